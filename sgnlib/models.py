@@ -1,0 +1,135 @@
+"""The paper's four networks: AlexNet, AlexNet-BN, ResNet-20 and ResNet-56 for CIFAR-10.
+
+`build(name)` makes one; `weight_layers(model)` lists its weight tensors under the names used in
+the paper's Tables 1-4, in forward order.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+MODELS = ("alexnet", "alexnet_bn", "resnet20", "resnet56")
+
+
+class AlexNet(nn.Module):
+    """CIFAR-10 AlexNet whose weight sizes match Tables 1-2 exactly.
+
+    Layer 1..5: conv 3->64 (11x11, stride 4, padding 5), 64->192 (5x5), 192->384, 384->256,
+    256->256 (3x3); 2x2 max-pools after conv 1, 2 and 5; Layer 6: Linear(256, 10).
+    Weight sizes 23,232 / 307,200 / 663,552 / 884,736 / 589,824 / 2,560.
+
+    Discrepancy in the paper: its text describes a 5x5/stride-2/padding-2 first convolution and
+    three fully connected layers, but those give a first-layer size of 4,800 and a classifier
+    that is not 2,560; the table sizes are those of this network (the widely used CIFAR AlexNet).
+    With ``batch_norm=True`` a BatchNorm is inserted before every ReLU ("AlexNet-BN").
+    """
+
+    def __init__(self, num_classes: int = 10, batch_norm: bool = False):
+        super().__init__()
+        spec = [(3, 64, 11, 4, 5, True), (64, 192, 5, 1, 2, True), (192, 384, 3, 1, 1, False),
+                (384, 256, 3, 1, 1, False), (256, 256, 3, 1, 1, True)]
+        layers: list[nn.Module] = []
+        for cin, cout, k, s, p, pool in spec:
+            layers.append(nn.Conv2d(cin, cout, k, stride=s, padding=p))
+            if batch_norm:
+                layers.append(nn.BatchNorm2d(cout))
+            layers.append(nn.ReLU(inplace=True))
+            if pool:
+                layers.append(nn.MaxPool2d(2))
+        self.features = nn.Sequential(*layers)
+        self.classifier = nn.Linear(256, num_classes)
+
+    def forward(self, x):
+        return self.classifier(torch.flatten(self.features(x), 1))
+
+    def paper_layers(self):
+        convs = [m for m in self.features if isinstance(m, nn.Conv2d)]
+        return [(f"Layer {i + 1}", m.weight) for i, m in enumerate(convs)] + \
+               [("Layer 6", self.classifier.weight)]
+
+
+class BasicBlock(nn.Module):
+    """He et al. (2016) CIFAR basic block with the parameter-free shortcut (option A)."""
+
+    def __init__(self, cin: int, cout: int, stride: int):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, stride=1, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.pad = cout - cin
+        self.stride = stride
+
+    def shortcut(self, x):
+        if self.stride == 1 and self.pad == 0:
+            return x
+        x = x[:, :, ::self.stride, ::self.stride]  # subsample, then zero-pad the new channels
+        return F.pad(x, (0, 0, 0, 0, self.pad // 2, self.pad - self.pad // 2))
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return F.relu(out + self.shortcut(x))
+
+
+class CifarResNet(nn.Module):
+    """ResNet-(6n+2) for CIFAR: widths 16/32/64, three stages of n basic blocks (He et al. 2016)."""
+
+    def __init__(self, n: int, num_classes: int = 10):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 16, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(16)
+        stages, cin = [], 16
+        for width, stride in ((16, 1), (32, 2), (64, 2)):
+            blocks = []
+            for i in range(n):
+                blocks.append(BasicBlock(cin, width, stride if i == 0 else 1))
+                cin = width
+            stages.append(nn.Sequential(*blocks))
+        self.stages = nn.ModuleList(stages)
+        self.fc = nn.Linear(64, num_classes)
+        for m in self.modules():
+            if isinstance(m, (nn.Conv2d, nn.Linear)):
+                nn.init.kaiming_normal_(m.weight)
+
+    def forward(self, x):
+        x = F.relu(self.bn1(self.conv1(x)))
+        for stage in self.stages:
+            x = stage(x)
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+    def paper_layers(self):
+        out = [("First Layer", self.conv1.weight)]
+        for b, stage in enumerate(self.stages, start=1):
+            convs = [c for blk in stage for c in (blk.conv1, blk.conv2)]
+            out += [(f"Block {b} Layer {l}", c.weight) for l, c in enumerate(convs, start=1)]
+        return out + [("Final Layer", self.fc.weight)]
+
+
+def build(name: str) -> nn.Module:
+    """One of the paper's networks by name: alexnet, alexnet_bn, resnet20, resnet56."""
+    if name == "alexnet":
+        return AlexNet()
+    if name == "alexnet_bn":
+        return AlexNet(batch_norm=True)
+    if name == "resnet20":
+        return CifarResNet(3)
+    if name == "resnet56":
+        return CifarResNet(9)
+    raise ValueError(f"unknown model {name!r}; valid names: {', '.join(MODELS)}")
+
+
+def weight_layers(model: nn.Module) -> list[tuple[str, nn.Parameter]]:
+    """[(paper layer name, weight parameter)] in forward order, as in Tables 1-4."""
+    inner = getattr(model, "_orig_mod", model)  # torch.compile wrapper
+    if hasattr(inner, "paper_layers"):
+        return inner.paper_layers()
+    mods = [m for m in inner.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    return [(f"Layer {i + 1}", m.weight) for i, m in enumerate(mods)]
+
+
+def check_model_name(name: str) -> str:
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; valid names: {', '.join(MODELS)}")
+    return name

@@ -1,0 +1,108 @@
+import zipfile
+
+import numpy as np
+import pytest
+import torch
+
+from sgnlib import data
+from conftest import needs_cifar
+
+
+def test_synthetic_is_named_and_shaped():
+    x, y, info = data.load_cifar10("train", source="synthetic")
+    assert info["source"] == "synthetic"
+    assert x.shape == (200, 3, 32, 32) and x.dtype == torch.float32
+    assert y.dtype == torch.int64 and set(y.tolist()) == set(range(10))
+
+
+def test_auto_never_picks_synthetic(tmp_path, monkeypatch):
+    monkeypatch.setenv("SGN_DATA", str(tmp_path))
+    monkeypatch.setattr(data, "_candidate_folders", lambda: [("SGN_DATA", tmp_path)])
+    with pytest.raises(data.DataNotFoundError) as e:
+        data.load_cifar10("train")
+    msg = str(e.value)
+    assert "SGN_DATA" in msg and "data/cifar10" in msg and "download=True" in msg
+    assert "\n" not in msg
+
+
+def test_unknown_source_and_split():
+    with pytest.raises(ValueError, match="unknown source"):
+        data.load_cifar10(source="imagenet")
+    with pytest.raises(ValueError, match="split"):
+        data.load_cifar10(split="val")
+
+
+def _write_mirror(folder, split, n_per_class=3, corrupt=False):
+    from PIL import Image
+    import io
+    path = folder / f"cifar10-jpeg-{split}.zip"
+    rng = np.random.default_rng(0)
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as zf:
+        for c in data.CLASSES:
+            for i in range(n_per_class):
+                buf = io.BytesIO()
+                Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(buf, "JPEG")
+                payload = buf.getvalue()
+                if corrupt and c == "cat" and i == 1:
+                    payload = b"not a jpeg" + payload[:10]
+                zf.writestr(f"{split}/{c}/{i:04d}.jpg", payload)
+    return path
+
+
+def test_mirror_layout_labels_cache_and_subset(tmp_path, monkeypatch):
+    monkeypatch.setenv("SGN_CACHE", str(tmp_path / "cache"))
+    _write_mirror(tmp_path, "train")
+    x, y, info = data.load_cifar10("train", root=tmp_path)
+    assert info["source"] == "jpeg-mirror" and not info["from_cache"]
+    assert x.shape == (30, 3, 32, 32)
+    assert y.tolist() == sorted(y.tolist()) and y.bincount().tolist() == [3] * 10  # official class order
+    assert info["sha256"] == data.sha256_of(tmp_path / "cifar10-jpeg-train.zip")
+    x2, y2, info2 = data.load_cifar10("train", root=tmp_path)
+    assert info2["from_cache"] and torch.equal(x, x2) and info2["sha256"][:16] in info2["cache"]
+    xs, ys, _ = data.load_cifar10("train", root=tmp_path, subset=2)
+    assert ys.bincount().tolist() == [2] * 10 and torch.equal(xs[:2], x[:2])
+    assert not list((tmp_path / "cache").glob("*.tmp*"))
+
+
+def test_corrupt_mirror_is_a_clear_error_and_leaves_no_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("SGN_CACHE", str(tmp_path / "cache"))
+    _write_mirror(tmp_path, "test", corrupt=True)
+    with pytest.raises(ValueError, match="corrupt"):
+        data.load_cifar10("test", root=tmp_path)
+    assert not list((tmp_path / "cache").glob("*"))
+    (tmp_path / "cifar10-jpeg-test.zip").write_bytes(b"garbage")
+    with pytest.raises(ValueError, match="not a readable zip"):
+        data.load_cifar10("test", root=tmp_path)
+
+
+def test_augment_reproducible_crop_and_flip():
+    x = torch.arange(2 * 3 * 32 * 32, dtype=torch.float32).reshape(2, 3, 32, 32)
+    a = data.augment(x, torch.Generator().manual_seed(1))
+    b = data.augment(x, torch.Generator().manual_seed(1))
+    c = data.augment(x, torch.Generator().manual_seed(2))
+    assert torch.equal(a, b) and not torch.equal(a, c) and a.shape == x.shape
+    # every output row is a (possibly flipped) shifted window of the padded input
+    fill = -torch.tensor(data.MEAN) / torch.tensor(data.STD)
+    for img_out, img_in in zip(a, x):
+        padded = fill.view(3, 1, 1).expand(3, 40, 40).clone()
+        padded[:, 4:36, 4:36] = img_in
+        found = any(torch.equal(img_out, padded[:, dy:dy + 32, dx:dx + 32].flip(2) if f else padded[:, dy:dy + 32, dx:dx + 32])
+                    for dy in range(9) for dx in range(9) for f in (0, 1))
+        assert found
+
+
+def test_subset_rejects_nonpositive():
+    with pytest.raises(ValueError, match="positive"):
+        data.take_subset(np.arange(10), 0)
+
+
+@needs_cifar
+def test_real_cifar_shapes():
+    x, y, info = data.load_cifar10("test")
+    assert x.shape == (10000, 3, 32, 32) and y.bincount().tolist() == [1000] * 10
+    assert info["source"] in ("jpeg-mirror", "torchvision") and len(info["sha256"]) == 64
+    x, y, info = data.load_cifar10("train", subset=5)
+    assert x.shape == (50, 3, 32, 32)
+    xs, _, _ = data.load_cifar10("train")
+    assert xs.shape == (50000, 3, 32, 32)
+    assert abs(float(xs.mean())) < 0.1 and abs(float(xs.std()) - 1) < 0.1

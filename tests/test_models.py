@@ -1,0 +1,66 @@
+import pandas as pd
+import pytest
+import torch
+
+from sgnlib import models
+from sgnlib.paths import PAPER_TABLES
+
+TABLE_MODEL = {"alexnet": ["alexnet", "alexnet_bn"], "resnet56": ["resnet56"]}
+
+
+@pytest.mark.parametrize("name", models.MODELS)
+def test_forward_shape(name):
+    m = models.build(name).eval()
+    assert m(torch.zeros(2, 3, 32, 32)).shape == (2, 10)
+
+
+def test_every_weight_size_in_the_paper_tables():
+    table = pd.read_csv(PAPER_TABLES)
+    for model_name, builds in TABLE_MODEL.items():
+        sizes = table[table.model == model_name].groupby("layer").weight_size.first()
+        for b in builds:
+            layers = dict(models.weight_layers(models.build(b)))
+            for layer, size in sizes.items():
+                assert layers[layer].numel() == size, (b, layer)
+
+
+def test_alexnet_sizes_and_names():
+    got = [(n, p.numel()) for n, p in models.weight_layers(models.build("alexnet"))]
+    assert got == [("Layer 1", 23232), ("Layer 2", 307200), ("Layer 3", 663552), ("Layer 4", 884736),
+                   ("Layer 5", 589824), ("Layer 6", 2560)]
+    assert sum(s for _, s in got) == 2471104
+
+
+def test_alexnet_bn_has_bn_before_every_relu():
+    feats = list(models.build("alexnet_bn").features)
+    for i, m in enumerate(feats):
+        if isinstance(m, torch.nn.ReLU):
+            assert isinstance(feats[i - 1], torch.nn.BatchNorm2d)
+
+
+@pytest.mark.parametrize("name,per_block", [("resnet20", 6), ("resnet56", 18)])
+def test_resnet_layout(name, per_block):
+    layers = models.weight_layers(models.build(name))
+    names = [n for n, _ in layers]
+    assert names[0] == "First Layer" and names[-1] == "Final Layer"
+    assert len(layers) == 2 + 3 * per_block
+    sizes = dict((n, p.numel()) for n, p in layers)
+    assert sizes["First Layer"] == 432 and sizes["Final Layer"] == 640
+    assert sizes["Block 1 Layer 1"] == 2304 and sizes[f"Block 1 Layer {per_block}"] == 2304
+    assert sizes["Block 2 Layer 1"] == 4608 and sizes["Block 2 Layer 2"] == 9216
+    assert sizes["Block 3 Layer 1"] == 18432 and sizes[f"Block 3 Layer {per_block}"] == 36864
+    # parameter-free shortcut: the 0.27M / 0.85M totals of He et al. (2016), Table 6
+    n_params = sum(p.numel() for p in models.build(name).parameters())
+    assert n_params == {"resnet20": 269722, "resnet56": 853018}[name]
+
+
+def test_unknown_model_lists_valid_names():
+    with pytest.raises(ValueError, match="alexnet, alexnet_bn, resnet20, resnet56"):
+        models.build("vgg16")
+
+
+def test_paper_table_copy_matches_shared():
+    shared = PAPER_TABLES.parent.parent.parent.parent / "shared" / "paper" / "tables_1_to_4.csv"
+    if not shared.exists():
+        pytest.skip("../shared not beside the checkout")
+    assert shared.read_bytes() == PAPER_TABLES.read_bytes()
