@@ -1,0 +1,203 @@
+"""Capturing stochastic gradient noise at a fixed theta (paper eq 2-3, 15-18).
+
+Sampling protocol (the paper does not state one; this is ours): minibatches are consecutive blocks
+of a shuffled pass over the training set, drawn without replacement within a pass; when fewer than
+`batch_size` images remain, a fresh shuffled pass starts (the remainder is skipped, so a batch never
+mixes two passes). The shuffles come from a seeded torch.Generator, so a (seed, batch size, number
+of batches) triple always gives the same minibatches.
+
+Each minibatch gradient is the one the optimizer would see: training loss, BatchNorm in training
+mode with batch statistics; the BatchNorm running statistics are restored afterwards so capturing
+never changes the model. Per weight layer the gradients form an [n_batches, d] matrix; the noise
+eq 3 is that matrix minus its column mean, and the Shapiro-Wilk test is shift invariant, so the
+matrix is tested directly. Memory: layers are split into groups whose matrices fit `max_bytes`,
+and each group gets its own pass over the same minibatches (recomputed, not stored).
+
+Per-sample gradients (for beta / sigma^3, eq 17-21) use torch.func (vmap of grad) in chunks and
+stream into `StreamingMoments`; BatchNorm is in eval mode there (a per-sample gradient with batch
+statistics is not defined), which we state wherever those numbers appear.
+"""
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
+from .stats import StreamingMoments, gaussianity, shapiro_wilk
+from .stats.shapiro import N_MAX, N_MIN
+
+
+class NonFiniteGradientError(RuntimeError):
+    pass
+
+
+def minibatch_indices(n_data: int, batch_size: int, n_batches: int, generator: torch.Generator,
+                      device="cpu") -> torch.Tensor:
+    """[n_batches, batch_size] indices following the protocol in the module docstring."""
+    check_capture_args(batch_size, n_batches, n_data)
+    per_pass = n_data // batch_size
+    passes = -(-n_batches // per_pass)
+    blocks = []
+    for _ in range(passes):
+        perm = torch.randperm(n_data, generator=generator, device=generator.device).to(device)
+        blocks.append(perm[: per_pass * batch_size].view(per_pass, batch_size))
+    return torch.cat(blocks)[:n_batches]
+
+
+def check_capture_args(batch_size: int, n_batches: int, n_data: int | None = None) -> None:
+    if batch_size <= 0:
+        raise ValueError(f"batch_size must be positive, got {batch_size}")
+    if not N_MIN <= n_batches <= N_MAX:
+        raise ValueError(f"n_batches must be in {N_MIN}..{N_MAX} (Shapiro-Wilk AS R94), got {n_batches}")
+    if n_data is not None and batch_size > n_data:
+        raise ValueError(f"batch_size {batch_size} exceeds the {n_data} training images")
+
+
+def _layer_params(model, layers):
+    from .models import weight_layers
+    named = weight_layers(model)
+    if layers is None:
+        return named
+    wanted = list(layers)
+    lookup = dict(named)
+    missing = [l for l in wanted if l not in lookup]
+    if missing:
+        raise ValueError(f"unknown layers {missing}; this model has {[n for n, _ in named]}")
+    return [(l, lookup[l]) for l in wanted]
+
+
+def _group_layers(named, n_batches, max_bytes):
+    groups, cur, size = [], [], 0
+    for name, p in named:
+        b = n_batches * p.numel() * 4
+        if cur and size + b > max_bytes:
+            groups.append(cur)
+            cur, size = [], 0
+        cur.append((name, p))
+        size += b
+    return groups + ([cur] if cur else [])
+
+
+def minibatch_gradients(model, loss_fn, images, labels, batch_size: int, n_batches: int, layers=None,
+                        seed: int = 0, max_bytes: float = 4e9, out_device=None, progress: bool = False):
+    """Yield ({layer: [n_batches, d] gradient matrix}) per layer group; see the module docstring."""
+    check_capture_args(batch_size, n_batches, images.shape[0])
+    named = _layer_params(model, layers)
+    dev = images.device
+    out_device = out_device or dev
+    buffers = {k: v.clone() for k, v in model.state_dict().items() if "running" in k or "num_batches" in k}
+    was = model.training
+    model.train()
+    try:
+        for group in _group_layers(named, n_batches, max_bytes):
+            gen = torch.Generator(device=dev).manual_seed(seed)
+            idx = minibatch_indices(images.shape[0], batch_size, n_batches, gen, device=dev)
+            mats = {name: torch.empty(n_batches, p.numel(), device=out_device) for name, p in group}
+            params = [p for _, p in group]
+            it = range(n_batches)
+            if progress:
+                from tqdm.auto import tqdm
+                it = tqdm(it, desc=f"capture bs={batch_size}", leave=False)
+            for b in it:
+                loss = loss_fn(model(images[idx[b]]), labels[idx[b]])
+                grads = torch.autograd.grad(loss, params)
+                for (name, _), g in zip(group, grads):
+                    flat = g.reshape(-1)
+                    if not torch.isfinite(flat).all():
+                        raise NonFiniteGradientError(f"NaN/inf gradient in layer {name!r} at minibatch {b} "
+                                                     f"(batch_size={batch_size}); check the checkpoint")
+                    mats[name][b] = flat.to(out_device)
+            yield mats
+    finally:
+        model.load_state_dict({**model.state_dict(), **buffers})
+        model.train(was)
+
+
+def gaussianity_of_noise(model, loss_fn, images, labels, batch_size: int, n_batches: int, layers=None,
+                         seed: int = 0, alpha: float = 0.05, max_bytes: float = 4e9, keep=None,
+                         progress: bool = False) -> tuple[pd.DataFrame, dict]:
+    """Per-layer Gaussianity table of the minibatch gradient noise, plus timings and kept samples.
+
+    keep: optional callable(layer, matrix, shapiro_result) -> anything, to keep e.g. a few columns
+    for histograms or tail indices; its outputs are returned under extras["kept"].
+    """
+    t_grad = t_sw = 0.0
+    tables, kept = [], {}
+    t0 = time.perf_counter()
+    for mats in minibatch_gradients(model, loss_fn, images, labels, batch_size, n_batches, layers, seed,
+                                    max_bytes, progress=progress):
+        sync(images.device)
+        t_grad += time.perf_counter() - t0
+        for name, m in mats.items():
+            t1 = time.perf_counter()
+            res = shapiro_wilk(m)
+            sync(images.device)
+            t_sw += time.perf_counter() - t1
+            tables.append(gaussianity({name: res}, alpha))
+            if keep is not None:
+                kept[name] = keep(name, m, res)
+        del mats
+        t0 = time.perf_counter()
+    table = pd.concat(tables, ignore_index=True)
+    return table, {"grad_s": t_grad, "shapiro_s": t_sw, "kept": kept}
+
+
+def sync(device):
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def probe(model, loss_fn, images, labels, batch_size: int = 128, n_batches: int = 200, layers=None,
+          alpha: float = 0.05, seed: int = 0) -> pd.DataFrame:
+    """Run the paper's Gaussianity test on ANY model, loss and data tensors.
+
+    Returns one row per weight layer (Conv/Linear weights in forward order unless `layers` names
+    them): % Gaussian under the paper's rule, the strict rule, after BH-FDR, % degenerate.
+    """
+    table, _ = gaussianity_of_noise(model, loss_fn, images, labels, batch_size, n_batches, layers, seed, alpha)
+    return table
+
+
+def per_sample_moments(model, images, labels, n_samples: int = 1000, chunk: int = 64, layers=None,
+                       seed: int = 0, batch_size: int | None = None) -> dict:
+    """beta/sigma^3 etc. per weight dimension from per-sample gradients of `n_samples` images.
+
+    Eval-mode BatchNorm (running statistics). Returns {layer: StreamingMoments.result()}.
+    """
+    from torch.func import functional_call, grad, vmap
+    named = _layer_params(model, layers)
+    dev = images.device
+    gen = torch.Generator(device=dev).manual_seed(seed)
+    pick = torch.randperm(images.shape[0], generator=gen, device=dev)[:n_samples]
+    x_all, y_all = images[pick], labels[pick]
+    was = model.training
+    model.eval()
+    try:
+        params = {k: v.detach() for k, v in model.named_parameters()}
+        buffers = {k: v.detach() for k, v in model.named_buffers()}
+        key_of = {id(p): k for k, p in model.named_parameters()}
+        keys = [key_of[id(p)] for _, p in named]
+        # centre: the mean gradient over the same samples, from ordinary backward passes
+        centre = {k: torch.zeros_like(params[k], dtype=torch.float64) for k in keys}
+        for i in range(0, n_samples, chunk):
+            loss = F.cross_entropy(model(x_all[i:i + chunk]), y_all[i:i + chunk], reduction="sum")
+            gs = torch.autograd.grad(loss, [dict(model.named_parameters())[k] for k in keys])
+            for k, g in zip(keys, gs):
+                centre[k] += g.to(torch.float64)
+        accs = {k: StreamingMoments(centre[k].flatten() / n_samples) for k in keys}
+
+        def loss_one(p_sel, x, y):
+            out = functional_call(model, ({**params, **p_sel}, buffers), (x[None],))
+            return F.cross_entropy(out, y[None])
+
+        per_sample = vmap(grad(loss_one), in_dims=(None, 0, 0))
+        sel = {k: params[k] for k in keys}
+        for i in range(0, n_samples, chunk):
+            gs = per_sample(sel, x_all[i:i + chunk], y_all[i:i + chunk])
+            for k in keys:
+                accs[k].update(gs[k].reshape(gs[k].shape[0], -1))
+    finally:
+        model.train(was)
+    return {name: accs[k].result(batch_size) for (name, _), k in zip(named, keys)}

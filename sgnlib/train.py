@@ -1,0 +1,179 @@
+"""Training with the paper's recipe (paper, "Gaussian behavior of AlexNet").
+
+SGD, momentum 0.9, weight decay 5e-4, batch 128, learning rate 0.1 -> 0.01 at epoch 150 -> 0.001 at
+epoch 225, 300 epochs, random crop + flip. A shorter schedule scales the milestones proportionally.
+Data stay on the device; no DataLoader. Checkpoints are written atomically and a killed run resumes
+from its newest checkpoint.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from . import models
+from .data import augment
+
+
+@dataclass
+class Recipe:
+    epochs: int = 300
+    batch_size: int = 128
+    lr: float = 0.1
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    milestones: tuple = (150, 225)   # in units of a 300-epoch schedule
+    lr_decay: float = 0.1
+    augment: bool = True
+
+    def scaled_milestones(self) -> list[int]:
+        """Milestones scaled to `epochs` (150/300 and 225/300 of the run), at least epoch 1."""
+        return [max(1, round(m * self.epochs / 300)) for m in self.milestones]
+
+    def lr_at(self, epoch: int) -> float:
+        """Learning rate during (0-based) `epoch`."""
+        return self.lr * self.lr_decay ** sum(epoch >= m for m in self.scaled_milestones())
+
+
+class NonFiniteLossError(RuntimeError):
+    pass
+
+
+def checkpoint_path(folder, model_name: str, seed: int, epoch: int) -> Path:
+    return Path(folder) / f"{model_name}-seed{seed}-epoch{epoch:03d}.pt"
+
+
+def save_checkpoint(path: Path, payload: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        torch.save(payload, tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def load_checkpoint(path, device="cpu") -> dict:
+    """Load a checkpoint written by `train` (weights_only: no code is unpickled)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} does not exist; train the model first (sgnlib.train.train)")
+    return torch.load(path, map_location=device, weights_only=True)
+
+
+def model_from_checkpoint(path, device="cpu") -> tuple[torch.nn.Module, dict]:
+    ck = load_checkpoint(path, device)
+    model = models.build(ck["model"]).to(device)
+    model.load_state_dict(ck["state_dict"])
+    return model, ck
+
+
+def evaluate(model, images, labels, batch_size: int = 1000) -> tuple[float, float]:
+    """(mean loss, accuracy) in eval mode."""
+    was = model.training
+    model.eval()
+    loss, correct = 0.0, 0
+    with torch.no_grad():
+        for i in range(0, images.shape[0], batch_size):
+            out = model(images[i:i + batch_size])
+            loss += float(F.cross_entropy(out, labels[i:i + batch_size], reduction="sum"))
+            correct += int((out.argmax(1) == labels[i:i + batch_size]).sum())
+    model.train(was)
+    return loss / images.shape[0], correct / images.shape[0]
+
+
+def _latest(folder, model_name, seed):
+    found = sorted(Path(folder).glob(f"{model_name}-seed{seed}-epoch*.pt")) if folder else []
+    return found[-1] if found else None
+
+
+def train(model_name: str, train_data, test_data=None, recipe: Recipe | None = None, seed: int = 0,
+          device="cpu", checkpoint_dir=None, checkpoint_epochs=(), data_info: dict | None = None,
+          compile: bool = False, eval_every: int = 1, progress: bool = True,
+          save_optimizer: bool = True) -> dict:
+    """Train `model_name` on (images, labels) tensors already on `device`; return model and history.
+
+    checkpoint_epochs: epochs (1-based, after that many epochs) at which to write a checkpoint;
+    the final epoch is always written. A run finds its newest checkpoint in `checkpoint_dir` and
+    continues from there.
+    """
+    models.check_model_name(model_name)
+    recipe = recipe or Recipe()
+    if recipe.epochs <= 0 or recipe.batch_size <= 0:
+        raise ValueError(f"epochs and batch_size must be positive, got {recipe.epochs}, {recipe.batch_size}")
+    images, labels = train_data
+    device = torch.device(device)
+    torch.manual_seed(seed)
+    model = models.build(model_name).to(device)
+    opt = torch.optim.SGD(model.parameters(), lr=recipe.lr, momentum=recipe.momentum,
+                          weight_decay=recipe.weight_decay)
+    gen = torch.Generator(device=device).manual_seed(seed)
+    history, start = [], 0
+    last = _latest(checkpoint_dir, model_name, seed)
+    if last is not None:
+        ck = load_checkpoint(last, device)
+        if ck.get("optimizer") is not None and ck["epoch"] < recipe.epochs:
+            model.load_state_dict(ck["state_dict"])
+            opt.load_state_dict(ck["optimizer"])
+            gen.set_state(ck["generator"].cpu() if device.type == "cpu" else ck["generator"].cpu())
+            history, start = list(ck.get("history", [])), ck["epoch"]
+        elif ck["epoch"] >= recipe.epochs:
+            model.load_state_dict(ck["state_dict"])
+            return {"model": model, "history": ck.get("history", []), "resumed_from": str(last),
+                    "checkpoints": sorted(str(p) for p in Path(checkpoint_dir).glob(f"{model_name}-seed{seed}-epoch*.pt"))}
+    step_fn = torch.compile(model) if compile else model
+    n = images.shape[0]
+    wanted = set(int(e) for e in checkpoint_epochs) | {recipe.epochs}
+    bar = range(start, recipe.epochs)
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(bar, desc=f"train {model_name}", initial=start, total=recipe.epochs)
+    written = []
+    for epoch in bar:
+        t0 = time.perf_counter()
+        for g in opt.param_groups:
+            g["lr"] = recipe.lr_at(epoch)
+        model.train()
+        perm = torch.randperm(n, device=device, generator=gen)
+        steps = (n + recipe.batch_size - 1) // recipe.batch_size
+        losses = torch.zeros(steps, device=device)
+        for s in range(steps):
+            idx = perm[s * recipe.batch_size:(s + 1) * recipe.batch_size]
+            x = images[idx]
+            if recipe.augment:
+                x = augment(x, gen)
+            loss = F.cross_entropy(step_fn(x), labels[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            losses[s] = loss.detach()
+        bad = ~torch.isfinite(losses)
+        if bool(bad.any()):
+            s = int(torch.nonzero(bad)[0])
+            raise NonFiniteLossError(f"{model_name}: loss became NaN/inf at epoch {epoch + 1}, step {s + 1}; "
+                                     f"lower the learning rate or check the data (checkpoints so far are kept)")
+        row = {"epoch": epoch + 1, "lr": recipe.lr_at(epoch), "train_loss": float(losses.mean()),
+               "epoch_s": time.perf_counter() - t0}
+        if test_data is not None and ((epoch + 1) % eval_every == 0 or epoch + 1 == recipe.epochs):
+            row["test_loss"], row["test_acc"] = evaluate(model, *test_data)
+        row["img_per_s"] = n / row["epoch_s"]
+        history.append(row)
+        if progress:
+            bar.set_postfix(loss=f"{row['train_loss']:.3f}", acc=f"{row.get('test_acc', float('nan')):.3f}")
+        if checkpoint_dir is not None and (epoch + 1) in wanted:
+            path = checkpoint_path(checkpoint_dir, model_name, seed, epoch + 1)
+            save_checkpoint(path, {
+                "model": model_name, "epoch": epoch + 1, "seed": seed,
+                "state_dict": model.state_dict(),
+                "optimizer": opt.state_dict() if save_optimizer and epoch + 1 < recipe.epochs else None,
+                "generator": gen.get_state(), "recipe": dataclasses.asdict(recipe),
+                "data_source": (data_info or {}).get("source"), "data_sha256": (data_info or {}).get("sha256"),
+                "history": history})
+            written.append(str(path))
+    return {"model": model, "history": history, "checkpoints": written, "resumed_from": str(last) if last else None}
