@@ -44,11 +44,13 @@ def main():
     ap.add_argument("--scale", default="paper")
     ap.add_argument("--skip-bench", action="store_true")
     ap.add_argument("--final-models", default="alexnet,alexnet_bn,resnet56")
+    ap.add_argument("--checkpoints", help="checkpoint folder (default OUT/ckpt); keep it outside OUT to bring "
+                                          "back only the final model-only copies")
     a = ap.parse_args()
     t_start = time.perf_counter()
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    ck = out / "ckpt"
+    ck = Path(a.checkpoints) if a.checkpoints else out / "ckpt"
     logf = open(out / "run.log", "a")
 
     def log(msg):
