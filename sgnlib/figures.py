@@ -1,0 +1,138 @@
+"""One shared figure style and the plots of the figure chapters (paper Fig 1-9).
+
+Each function takes tidy result tables, draws on a new figure, saves it under figures/<name>.png
+(git-ignored) and returns the figure.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from .paths import REPO_ROOT  # noqa: E402
+from .report import final_epoch_grid, layer_order  # noqa: E402
+
+FIG_DIR = REPO_ROOT / "figures"
+
+
+def style():
+    import seaborn as sns
+    sns.set_theme(context="paper", style="whitegrid", palette="viridis", font_scale=1.0)
+    plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 120, "figure.figsize": (7.0, 3.2)})
+
+
+def _save(fig, name: str):
+    FIG_DIR.mkdir(exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(FIG_DIR / f"{name}.png")
+    return fig
+
+
+def gaussianity_vs_batch_size(g: pd.DataFrame, paper: pd.DataFrame, model: str, name: str, source: str):
+    """Fig 2 / Fig 3: % Gaussian per layer vs batch size, ours (solid) and the paper's (dashed)."""
+    style()
+    grid = final_epoch_grid(g, model)
+    nbs = sorted(grid.n_batches.unique())
+    fig, axes = plt.subplots(1, len(nbs), squeeze=False, sharey=True)
+    layers = layer_order(grid.layer)
+    if len(layers) > 8:
+        layers = [l for l in layers if l in set(paper[paper.model == model].layer)]
+    colors = plt.cm.viridis(np.linspace(0, 0.9, len(layers)))
+    for ax, nb in zip(axes[0], nbs):
+        ours = grid[grid.n_batches == nb].groupby(["layer", "batch_size"]).gauss_pct_paper.mean()
+        ref = paper[(paper.model == model) & (paper.n_batches == nb)]
+        for c, layer in zip(colors, layers):
+            if layer in ours.index.get_level_values(0):
+                s = ours.loc[layer]
+                ax.plot(s.index, s.values, "-o", color=c, ms=3, label=layer)
+            r = ref[ref.layer == layer]
+            if len(r):
+                ax.plot(r.batch_size, r.gauss_pct_mean, "--", color=c, lw=0.8)
+        ax.set_xscale("log", base=2)
+        ax.set_title(f"{model}, {nb} batches")
+        ax.set_xlabel("batch size")
+        ax.axhline(95, color="grey", lw=0.6, ls=":")
+    axes[0][0].set_ylabel("% Gaussian (paper rule)")
+    axes[0][-1].legend(fontsize=6, loc="lower right", ncol=2)
+    fig.suptitle(f"solid: ours ({source}); dashed: paper; dotted: 95 % null ceiling", fontsize=8)
+    return _save(fig, name)
+
+
+def gaussianity_over_epochs(g: pd.DataFrame, models_: list[str], name: str, source: str):
+    """Fig 1 / Fig 6: % Gaussian per layer at each checkpoint (batch 128, 200 batches)."""
+    style()
+    s = g[(g.batch_size == 128) & (g.n_batches == 200) & g.model.isin(models_)]
+    fig, axes = plt.subplots(1, len(models_), squeeze=False, sharey=True)
+    for ax, m in zip(axes[0], models_):
+        d = s[s.model == m].groupby(["layer", "checkpoint_epoch"]).gauss_pct_paper.mean()
+        layers = layer_order(d.index.get_level_values(0))
+        if len(layers) > 8:
+            layers = [l for l in layers if l.endswith(("Layer 1", "Layer 6")) or l in ("First Layer", "Final Layer")]
+        for c, layer in zip(plt.cm.viridis(np.linspace(0, 0.9, len(layers))), layers):
+            ax.plot(d.loc[layer].index, d.loc[layer].values, "-o", ms=2, color=c, label=layer)
+        ax.set_title(m)
+        ax.set_xlabel("epoch")
+    axes[0][0].set_ylabel("% Gaussian (paper rule)")
+    axes[0][-1].legend(fontsize=6, ncol=2)
+    fig.suptitle(f"batch 128, 200 batches ({source})", fontsize=8)
+    return _save(fig, name)
+
+
+def ratio_histograms(m: pd.DataFrame, model: str, name: str, source: str, layers=None):
+    """Fig 4: distribution of beta/sigma^3 per layer (log bins from the moments table)."""
+    style()
+    d = m[m.model == model]
+    layers = layers or layer_order(d.layer)
+    fig, ax = plt.subplots()
+    for c, layer in zip(plt.cm.viridis(np.linspace(0, 0.9, len(layers))), layers):
+        h = d[d.layer == layer]
+        total = h["count"].sum()
+        if total:
+            ax.step(np.sqrt(h.bin_lo * h.bin_hi), h["count"] / total, where="mid", color=c, label=layer)
+    ax.set_xscale("log")
+    ax.set_xlabel(r"$\beta/\sigma^3$ per weight dimension (always $\geq 1$)")
+    ax.set_ylabel("fraction of dimensions")
+    ax.legend(fontsize=6, ncol=2)
+    ax.set_title(f"{model}, per-sample gradients, eval-mode BN ({source})", fontsize=8)
+    return _save(fig, name)
+
+
+def tail_index_histograms(ti: pd.DataFrame, model: str, layer: str, name: str, source: str):
+    """Fig 7 / Fig 9: tail-index histograms of the non-Gaussian dimensions, one curve per batch size."""
+    style()
+    d = ti[(ti.model == model) & (ti.layer == layer) & (ti.checkpoint_epoch == ti.epochs) & (ti.n_batches == 200)]
+    fig, ax = plt.subplots()
+    bss = sorted(d.batch_size.unique())
+    for c, bs in zip(plt.cm.viridis(np.linspace(0, 0.9, len(bss))), bss):
+        h = d[d.batch_size == bs].groupby(["bin_lo", "bin_hi"]).count_nongaussian.sum().reset_index()
+        if h.count_nongaussian.sum():
+            ax.step((h.bin_lo + h.bin_hi) / 2, h.count_nongaussian / h.count_nongaussian.sum(), where="mid",
+                    color=c, label=f"batch {bs}")
+    ax.set_xlabel(r"tail index $\alpha$ (Mohammadi et al. 2015; 2 = Gaussian)")
+    ax.set_ylabel("fraction of non-Gaussian dims")
+    ax.legend(fontsize=6)
+    ax.set_title(f"{model} {layer}, 200 batches ({source})", fontsize=8)
+    return _save(fig, name)
+
+
+def berry_esseen_plot(laws, ns, distance_fn, bound_fn, name: str):
+    """Theory chapter: sup|F_n - Phi| against the Berry-Esseen bound, per law, over n."""
+    style()
+    fig, ax = plt.subplots()
+    for c, law in zip(plt.cm.viridis(np.linspace(0, 0.9, len(laws))), laws):
+        ax.plot(ns, [distance_fn(law, n) for n in ns], "-o", ms=3, color=c, label=f"{law}: sup|F_n - Phi|")
+        ax.plot(ns, [bound_fn(law, n) for n in ns], "--", color=c, label=f"{law}: bound")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("n (summands, i.e. batch size)")
+    ax.legend(fontsize=6)
+    return _save(fig, name)
+
+
+def paths() -> Path:
+    return FIG_DIR

@@ -1,0 +1,113 @@
+"""Training and capture on synthetic data: determinism, resume, BN untouched, protocol, probe, errors."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+from sgnlib import capture, models, train
+from sgnlib.data import load_cifar10
+
+
+@pytest.fixture(scope="module")
+def synth():
+    return load_cifar10("train", source="synthetic")
+
+
+def test_recipe_milestones_scale():
+    assert train.Recipe().scaled_milestones() == [150, 225]
+    r = train.Recipe(epochs=30)
+    assert r.scaled_milestones() == [15, 22] and r.lr_at(0) == 0.1 and r.lr_at(29) == pytest.approx(0.001)
+
+
+def test_training_is_deterministic_and_resumes(tmp_path, synth):
+    x, y, info = synth
+    rec = train.Recipe(epochs=2, batch_size=32)
+    a = train.train("alexnet", (x, y), recipe=rec, seed=1, progress=False)
+    b = train.train("alexnet", (x, y), recipe=rec, seed=1, progress=False)
+    assert [h["train_loss"] for h in a["history"]] == [h["train_loss"] for h in b["history"]]
+    # killed after epoch 1: resume from the epoch-1 checkpoint reproduces the uninterrupted run
+    one = train.train("alexnet", (x, y), recipe=train.Recipe(epochs=2, batch_size=32), seed=1, progress=False,
+                      checkpoint_dir=tmp_path, checkpoint_epochs=[1])
+    (tmp_path / "alexnet-seed1-epoch002.pt").unlink()
+    resumed = train.train("alexnet", (x, y), recipe=rec, seed=1, progress=False, checkpoint_dir=tmp_path,
+                          checkpoint_epochs=[1])
+    assert resumed["resumed_from"].endswith("epoch001.pt")
+    for p, q in zip(one["model"].parameters(), resumed["model"].parameters()):
+        assert torch.equal(p, q)
+    ck = train.load_checkpoint(tmp_path / "alexnet-seed1-epoch002.pt")
+    assert ck["epoch"] == 2 and ck["seed"] == 1 and ck["recipe"]["epochs"] == 2
+
+
+def test_nan_loss_names_epoch_and_step(synth):
+    x, y, _ = synth
+    with pytest.raises(train.NonFiniteLossError, match="epoch 1, step"):
+        train.train("alexnet", (x * float("nan"), y), recipe=train.Recipe(epochs=1, batch_size=32), progress=False)
+
+
+def test_missing_checkpoint_is_clear(tmp_path):
+    with pytest.raises(FileNotFoundError, match="train the model first"):
+        train.load_checkpoint(tmp_path / "none.pt")
+
+
+def test_protocol_without_replacement_within_a_pass():
+    gen = torch.Generator().manual_seed(0)
+    idx = capture.minibatch_indices(100, 30, 7, gen)
+    assert idx.shape == (7, 30)
+    for p in range(0, 6, 3):  # 3 batches per pass, no repeats inside a pass
+        assert idx[p:p + 3].flatten().unique().numel() == 90
+
+
+def test_capture_matches_autograd_and_keeps_bn(synth):
+    x, y, _ = synth
+    torch.manual_seed(0)
+    m = models.build("alexnet_bn")
+    before = {k: v.clone() for k, v in m.state_dict().items()}
+    mats = next(capture.minibatch_gradients(m, F.cross_entropy, x, y, 16, 5, layers=["Layer 6"], seed=3))
+    for k, v in m.state_dict().items():
+        assert torch.equal(v, before[k]), k
+    idx = capture.minibatch_indices(x.shape[0], 16, 5, torch.Generator().manual_seed(3))
+    m.train()
+    g = torch.autograd.grad(F.cross_entropy(m(x[idx[2]]), y[idx[2]]), m.classifier.weight)[0]
+    m.load_state_dict(before)
+    assert torch.allclose(mats["Layer 6"][2], g.flatten(), atol=1e-6)
+
+
+def test_layer_groups_bound_memory_same_result(synth):
+    x, y, _ = synth
+    m = models.build("alexnet")
+    t1, _ = capture.gaussianity_of_noise(m, F.cross_entropy, x, y, 8, 10, max_bytes=4e9)
+    t2, _ = capture.gaussianity_of_noise(m, F.cross_entropy, x, y, 8, 10, max_bytes=1e6)
+    assert t1.gauss_pct_paper.tolist() == t2.gauss_pct_paper.tolist()
+
+
+def test_probe_on_any_model():
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(5, 4), torch.nn.Tanh(), torch.nn.Linear(4, 3))
+    xx, yy = torch.randn(300, 5), torch.randint(0, 3, (300,))
+    t = capture.probe(net, F.cross_entropy, xx, yy, batch_size=20, n_batches=30)
+    assert list(t.layer) == ["Layer 1", "Layer 2"] and list(t.d) == [20, 12]
+    with pytest.raises(ValueError, match="n_batches"):
+        capture.probe(net, F.cross_entropy, xx, yy, batch_size=20, n_batches=2)
+    with pytest.raises(ValueError, match="exceeds"):
+        capture.probe(net, F.cross_entropy, xx, yy, batch_size=1000, n_batches=5)
+
+
+def test_nan_gradient_names_layer_and_batch(synth):
+    x, y, _ = synth
+    m = models.build("alexnet")
+    with torch.no_grad():
+        m.classifier.weight[0, 0] = float("nan")
+    with pytest.raises(capture.NonFiniteGradientError, match="Layer"):
+        next(capture.minibatch_gradients(m, F.cross_entropy, x, y, 8, 5))
+
+
+def test_per_sample_moments_match_loop(synth):
+    x, y, _ = synth
+    torch.manual_seed(0)
+    m = models.build("alexnet").eval()
+    res = capture.per_sample_moments(m, x, y, n_samples=12, chunk=5, layers=["Layer 6"], seed=0)
+    pick = torch.randperm(x.shape[0], generator=torch.Generator().manual_seed(0))[:12]
+    gs = torch.stack([torch.autograd.grad(F.cross_entropy(m(x[i:i + 1]), y[i:i + 1]), m.classifier.weight)[0].flatten()
+                      for i in pick.tolist()]).double()
+    dg = gs - gs.mean(0)
+    var = (dg ** 2).mean(0)
+    torch.testing.assert_close(res["Layer 6"]["sigma2"], var, rtol=1e-4, atol=1e-12)

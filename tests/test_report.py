@@ -1,0 +1,64 @@
+"""Verdict logic of sgnlib.report on small hand-made result tables (true and false cases)."""
+import pandas as pd
+import pytest
+
+from sgnlib import report
+
+
+def grid(values, n_batches=(200, 600)):
+    """values[(layer, bs, nb)] -> % Gaussian; AlexNet at its final checkpoint."""
+    rows = []
+    for (layer, bs, nb), v in values.items():
+        rows.append({"model": "alexnet", "stage": "capture", "epochs": 10, "checkpoint_epoch": 10, "layer": layer,
+                     "batch_size": bs, "n_batches": nb, "repeat": 0, "gauss_pct_paper": v, "gauss_pct_strict": v,
+                     "degenerate_pct": 0.0, "config_id": f"{bs}-{nb}"})
+    return pd.DataFrame(rows)
+
+
+def write(tmp_path, g):
+    (tmp_path / "s").mkdir()
+    g.to_csv(tmp_path / "s" / "gaussianity.csv", index=False)
+
+
+def test_trends_reproduced(tmp_path):
+    vals = {}
+    for layer, base in (("Layer 1", 90), ("Layer 4", 10), ("Layer 2", 50)):
+        for bs, inc in ((64, 0), (512, 20)):
+            vals[(layer, bs, 200)] = base + inc
+            vals[(layer, bs, 600)] = base + inc - 5
+    write(tmp_path, grid(vals))
+    v = report.verdicts("s", tmp_path).set_index("claim").verdict
+    assert v.filter(like="rises with batch size").iloc[0] == "reproduced"
+    assert v.filter(like="layer 4 least").iloc[0] == "reproduced"
+    assert v.filter(like="600 batches").iloc[0] == "reproduced"
+    assert v.filter(like="ResNet-56").iloc[0] == "no data"
+
+
+def test_trends_not_reproduced(tmp_path):
+    vals = {}
+    for layer, base in (("Layer 1", 10), ("Layer 4", 90)):
+        for bs, inc in ((64, 20), (512, 0)):
+            vals[(layer, bs, 200)] = base + inc
+            vals[(layer, bs, 600)] = base + inc + 5
+    write(tmp_path, grid(vals))
+    v = report.verdicts("s", tmp_path).set_index("claim").verdict
+    assert v.filter(like="rises with batch size").iloc[0] == "not reproduced"
+    assert v.filter(like="layer 4 least").iloc[0] == "not reproduced"
+    assert v.filter(like="600 batches").iloc[0] == "not reproduced"
+
+
+def test_missing_scale_says_no_data(tmp_path):
+    v = report.verdicts("nothing", tmp_path)
+    assert set(v.verdict) == {"no data"} and len(v) == 7
+
+
+def test_ours_vs_paper_joins_paper_table():
+    vals = {("Layer 1", 128, 200): 93.0}
+    t = report.ours_vs_paper(grid(vals), "alexnet", 200)
+    assert t.paper_mean.iloc[0] == pytest.approx(94.79) and t.ours_mean.iloc[0] == 93.0
+
+
+def test_theory_and_discrepancies():
+    assert set(report.theory_verdicts().verdict) == {"reproduced"}
+    d = report.paper_discrepancies()
+    assert d.finding.str.contains("94.79").any() and d.finding.str.contains("4,800").any()
