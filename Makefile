@@ -22,7 +22,7 @@ book: setup
 	@echo "Book built: $(CURDIR)/_build/html/index.html"
 
 test: setup
-	MPLBACKEND=Agg $(BIN)/python -m pytest tests book --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg -q
+	MPLBACKEND=Agg $(BIN)/python -m pytest tests book --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg -q
 
 bench: setup
 	$(BIN)/python benchmarks/bench_stats.py

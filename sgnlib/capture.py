@@ -164,7 +164,10 @@ def per_sample_moments(model, images, labels, n_samples: int = 1000, chunk: int 
                        seed: int = 0, batch_size: int | None = None) -> dict:
     """beta/sigma^3 etc. per weight dimension from per-sample gradients of `n_samples` images.
 
-    Eval-mode BatchNorm (running statistics). Returns {layer: StreamingMoments.result()}.
+    Eval-mode BatchNorm (running statistics). Two passes over the same per-sample gradients: their
+    exact mean, then the centred powers. Dimensions whose per-sample gradients are all equal (dead
+    units) have sigma = 0 and come back as NaN ratios (point masses). Returns
+    {layer: StreamingMoments.result()}.
     """
     from torch.func import functional_call, grad, vmap
     named = _layer_params(model, layers)
@@ -179,14 +182,6 @@ def per_sample_moments(model, images, labels, n_samples: int = 1000, chunk: int 
         buffers = {k: v.detach() for k, v in model.named_buffers()}
         key_of = {id(p): k for k, p in model.named_parameters()}
         keys = [key_of[id(p)] for _, p in named]
-        # centre: the mean gradient over the same samples, from ordinary backward passes
-        centre = {k: torch.zeros_like(params[k], dtype=torch.float64) for k in keys}
-        for i in range(0, n_samples, chunk):
-            loss = F.cross_entropy(model(x_all[i:i + chunk]), y_all[i:i + chunk], reduction="sum")
-            gs = torch.autograd.grad(loss, [dict(model.named_parameters())[k] for k in keys])
-            for k, g in zip(keys, gs):
-                centre[k] += g.to(torch.float64)
-        accs = {k: StreamingMoments(centre[k].flatten() / n_samples) for k in keys}
 
         def loss_one(p_sel, x, y):
             out = functional_call(model, ({**params, **p_sel}, buffers), (x[None],))
@@ -194,10 +189,21 @@ def per_sample_moments(model, images, labels, n_samples: int = 1000, chunk: int 
 
         per_sample = vmap(grad(loss_one), in_dims=(None, 0, 0))
         sel = {k: params[k] for k in keys}
-        for i in range(0, n_samples, chunk):
-            gs = per_sample(sel, x_all[i:i + chunk], y_all[i:i + chunk])
+
+        def chunks():
+            for i in range(0, n_samples, chunk):
+                gs = per_sample(sel, x_all[i:i + chunk], y_all[i:i + chunk])
+                yield {k: gs[k].reshape(gs[k].shape[0], -1) for k in keys}
+        # pass 1: the exact mean of these per-sample gradients (a separately computed batch gradient
+        # differs by rounding, which would turn constant dimensions into a spurious beta/sigma^3 = 1)
+        sums = {k: torch.zeros(params[k].numel(), dtype=torch.float64, device=dev) for k in keys}
+        for gs in chunks():
             for k in keys:
-                accs[k].update(gs[k].reshape(gs[k].shape[0], -1))
+                sums[k] += gs[k].to(torch.float64).sum(0)
+        accs = {k: StreamingMoments(sums[k] / n_samples) for k in keys}
+        for gs in chunks():  # pass 2: centred powers
+            for k in keys:
+                accs[k].update(gs[k])
     finally:
         model.train(was)
     return {name: accs[k].result(batch_size) for (name, _), k in zip(named, keys)}

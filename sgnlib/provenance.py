@@ -62,7 +62,7 @@ def atomic_write_csv(df: pd.DataFrame, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
-        df.to_csv(tmp, index=False)
+        df.to_csv(tmp, index=False, compression="gzip" if path.suffix == ".gz" else None)
         os.replace(tmp, path)
     finally:
         if tmp.exists():

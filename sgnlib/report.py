@@ -20,8 +20,19 @@ def read_table(scale: str, name: str, results_dir=None) -> pd.DataFrame | None:
     for suffix in (".csv", ".csv.gz"):
         p = folder / f"{name}{suffix}"
         if p.exists():
-            return pd.read_csv(p)
+            df = pd.read_csv(p)
+            # a configuration listed twice in one sweep ran twice: count it once
+            key = [c for c in ("config_id", "layer", "epoch", "bin_lo") if c in df.columns]
+            return df.drop_duplicates(subset=key, keep="first").reset_index(drop=True)
     return None
+
+
+def mean_pm_std(mean, std, digits: int = 2) -> list[str]:
+    """'m ± s' strings ('m' alone when s is undefined, '–' when m is)."""
+    out = []
+    for m, s in zip(mean, std):
+        out.append("–" if pd.isna(m) else f"{m:.{digits}f}" + ("" if pd.isna(s) else f" ± {s:.{digits}f}"))
+    return out
 
 
 def paper_tables() -> pd.DataFrame:

@@ -36,6 +36,7 @@ from .stats import mohammadi_alpha
 from .train import Recipe, checkpoint_path, model_from_checkpoint, train
 
 TABLES = ("training", "gaussianity", "tail_index", "moments")
+TABLE_EXT = {"tail_index": ".csv.gz"}  # histograms x configurations: the one table worth compressing
 NOTEBOOK = {"train": "book/experiments/train.ipynb", "capture": "book/experiments/noise_capture.ipynb",
             "moments": "book/experiments/noise_capture.ipynb"}
 ALPHA_BINS = np.round(np.arange(0.0, 2.0001, 0.1), 2)
@@ -60,7 +61,16 @@ def _capture_cfgs(model_names, epochs, ckpt_epochs, batch_sizes, n_batches, repe
 
 
 def preset(name: str, epochs: int | None = None, repeats: int | None = None) -> list[dict]:
-    """The configuration list of a preset, in priority order."""
+    """The configuration list of a preset, in priority order, each configuration once."""
+    seen, out = set(), []
+    for c in _preset(name, epochs, repeats):
+        if config_id(c) not in seen:
+            seen.add(config_id(c))
+            out.append(c)
+    return out
+
+
+def _preset(name, epochs, repeats):
     if name == "cpu":
         e = epochs or 15
         series = sorted(set([1] + list(range(max(1, e // 5), e + 1, max(1, e // 5))) + [e]))
@@ -134,14 +144,16 @@ def ckpt_folder(root: Path, cfg: dict) -> Path:
 _DATA_CACHE: dict = {}
 
 
-def _data(cfg, device, data_source):
-    key = (str(device), data_source, cfg.get("subset"))
+def _data(split, cfg, device, data_source):
+    """Train or test tensors for a configuration, kept between configurations of one process."""
+    sub = cfg.get("subset")
+    if split == "test":
+        sub = 100 if sub else None
+    key = (split, str(device), data_source, sub)
     if key not in _DATA_CACHE:
-        _DATA_CACHE.clear()
-        sub = cfg.get("subset")
-        tr = load_cifar10("train", source=data_source, device=device, subset=sub)
-        te = load_cifar10("test", source=data_source, device=device, subset=100 if sub else None)
-        _DATA_CACHE[key] = (tr, te)
+        if len(_DATA_CACHE) >= 2:
+            _DATA_CACHE.clear()
+        _DATA_CACHE[key] = load_cifar10(split, source=data_source, device=device, subset=sub)
     return _DATA_CACHE[key]
 
 
@@ -157,11 +169,12 @@ def run_config(cfg: dict, device="auto", data_source="auto", checkpoint_dir=None
     """Run one configuration; return {table name: DataFrame} with provenance in every row."""
     device = resolve_device(device)
     checkpoint_dir = Path(checkpoint_dir or REPO_ROOT / "checkpoints")
-    (x, y, info), (xt, yt, _) = _data(cfg, device, data_source)
+    x, y, info = _data("train", cfg, device, data_source)
     prov = provenance(device, info)
     t0 = time.perf_counter()
     folder = ckpt_folder(checkpoint_dir, cfg)
     if cfg["stage"] == "train":
+        xt, yt, _ = _data("test", cfg, device, data_source)
         out = train(cfg["model"], (x, y), (xt, yt), Recipe(epochs=cfg["epochs"]), seed=cfg["seed"], device=device,
                     checkpoint_dir=folder, checkpoint_epochs=cfg["checkpoint_epochs"], data_info=info,
                     progress=progress)
@@ -175,11 +188,15 @@ def run_config(cfg: dict, device="auto", data_source="auto", checkpoint_dir=None
         rows = []
         for layer, r in res.items():
             ratio = r["beta_over_sigma3"]
+            n_point_mass = int((r["sigma2"] == 0).sum())
             ratio = ratio[torch.isfinite(ratio)].cpu().numpy()
             counts, _ = np.histogram(np.clip(ratio, RATIO_BINS[0], RATIO_BINS[-1]), bins=RATIO_BINS)
             qs = np.quantile(ratio, [0.05, 0.25, 0.5, 0.75, 0.95]) if ratio.size else [np.nan] * 5
             for lo, hi, c in zip(RATIO_BINS[:-1], RATIO_BINS[1:], counts):
+                if c == 0:  # empty bins are implied
+                    continue
                 rows.append({"layer": layer, "bin_lo": lo, "bin_hi": hi, "count": int(c), "n_finite": ratio.size,
+                             "n_point_mass": n_point_mass,
                              **{f"q{q:02d}": v for q, v in zip((5, 25, 50, 75, 95), qs)}})
         return {"moments": _rows(pd.DataFrame(rows), cfg, prov, time.perf_counter() - t0, bn_mode="eval")}
     # capture: Gaussianity per layer, and tail indices of every column (Fig 7-9)
@@ -188,8 +205,9 @@ def run_config(cfg: dict, device="auto", data_source="auto", checkpoint_dir=None
         nongauss = (res.p < 0.05).cpu().numpy() & ~res.degenerate.cpu().numpy()
         c_all, _ = np.histogram(alpha, bins=ALPHA_BINS)
         c_ng, _ = np.histogram(alpha[nongauss], bins=ALPHA_BINS)
-        return pd.DataFrame({"layer": name, "bin_lo": ALPHA_BINS[:-1], "bin_hi": ALPHA_BINS[1:],
-                             "count_all": c_all, "count_nongaussian": c_ng})
+        h = pd.DataFrame({"layer": name, "bin_lo": ALPHA_BINS[:-1], "bin_hi": ALPHA_BINS[1:],
+                          "count_all": c_all, "count_nongaussian": c_ng})
+        return h[(h.count_all > 0) | (h.count_nongaussian > 0)]  # empty bins are implied
     table, extras = gaussianity_of_noise(model, F.cross_entropy, x, y, cfg["batch_size"], cfg["n_batches"],
                                          seed=cfg["seed"] * 1000 + cfg["repeat"], keep=keep, progress=progress)
     wall = time.perf_counter() - t0
@@ -204,7 +222,7 @@ def run_config(cfg: dict, device="auto", data_source="auto", checkpoint_dir=None
 
 def table_path(scale: str, table: str, shard: tuple[int, int] | None, results_dir=None) -> Path:
     suffix = f".shard-{shard[0]}-of-{shard[1]}" if shard and shard[1] > 1 else ""
-    return Path(results_dir or RESULTS_DIR) / scale / f"{table}{suffix}.csv"
+    return Path(results_dir or RESULTS_DIR) / scale / f"{table}{suffix}{TABLE_EXT.get(table, '.csv')}"
 
 
 def done_ids(scale, shard, results_dir=None) -> set:
@@ -281,10 +299,11 @@ def merge(scale, results_dir=None) -> dict:
     folder = Path(results_dir or RESULTS_DIR) / scale
     out = {}
     for t in TABLES:
-        parts = sorted(folder.glob(f"{t}.shard-*.csv"))
+        ext = TABLE_EXT.get(t, ".csv")
+        parts = sorted(folder.glob(f"{t}.shard-*{ext}"))
         if not parts:
             continue
-        base = folder / f"{t}.csv"
+        base = folder / f"{t}{ext}"
         frames = ([pd.read_csv(base)] if base.exists() else []) + [pd.read_csv(p) for p in parts]
         df = pd.concat(frames, ignore_index=True).drop_duplicates()
         atomic_write_csv(df, base)
