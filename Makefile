@@ -5,7 +5,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup book test bench clean
+MATHJAX := _static/mathjax/tex-chtml.js
+
+.PHONY: setup book test site-check bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,13 +18,26 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# MathJax is served from the build (npm package), so the site renders offline.
+$(MATHJAX):
+	npm install --no-save --no-audit --no-fund --prefix .cache/npm mathjax@3.2.2 > /dev/null
+	rm -rf _static/mathjax && mkdir -p _static && cp -r .cache/npm/node_modules/mathjax/es5 _static/mathjax
+
 # The book may fetch CIFAR-10 through torchvision when no copy is found (SGN_ALLOW_DOWNLOAD=1).
-book: setup
+book: setup $(MATHJAX)
 	SGN_ALLOW_DOWNLOAD=1 MPLBACKEND=Agg $(BIN)/jupyter-book build . --warningiserror --keep-going
 	@echo "Book built: $(CURDIR)/_build/html/index.html"
 
+# pytest + nbval, then the book build and a headless-Chromium check of the built site.
 test: setup
 	MPLBACKEND=Agg $(BIN)/python -m pytest tests book --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg -q
+	$(MAKE) book
+	$(MAKE) site-check
+
+site-check:
+	command -v chromium > /dev/null || apt-get install -y -q chromium > /dev/null || \
+		(apt-get update -q > /dev/null && apt-get install -y -q chromium > /dev/null)
+	$(BIN)/python scripts/check_site.py _build/html --out screenshots
 
 bench: setup
 	$(BIN)/python benchmarks/bench_stats.py

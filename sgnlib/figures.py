@@ -1,21 +1,18 @@
 """One shared figure style and the plots of the figure chapters (paper Fig 1-9).
 
 Each function takes tidy result tables, draws on a new figure, saves it under figures/<name>.png
-(git-ignored) and returns the figure.
+(git-ignored), shows it when run in a notebook and returns the file's path.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from .paths import REPO_ROOT  # noqa: E402
-from .report import final_epoch_grid, layer_order  # noqa: E402
+from .paths import REPO_ROOT
+from .report import final_epoch_grid, layer_order
 
 FIG_DIR = REPO_ROOT / "figures"
 
@@ -26,11 +23,21 @@ def style():
     plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 120, "figure.figsize": (7.0, 3.2)})
 
 
-def _save(fig, name: str):
+def save(fig, name: str) -> Path:
+    """Save to figures/<name>.png, close, and show the saved file when running under IPython."""
     FIG_DIR.mkdir(exist_ok=True)
     fig.tight_layout()
-    fig.savefig(FIG_DIR / f"{name}.png")
-    return fig
+    path = FIG_DIR / f"{name}.png"
+    fig.savefig(path)
+    plt.close(fig)
+    try:
+        from IPython import get_ipython
+        from IPython.display import Image, display
+        if get_ipython() is not None:
+            display(Image(filename=str(path)))
+    except ImportError:
+        pass
+    return path
 
 
 def gaussianity_vs_batch_size(g: pd.DataFrame, paper: pd.DataFrame, model: str, name: str, source: str):
@@ -60,7 +67,7 @@ def gaussianity_vs_batch_size(g: pd.DataFrame, paper: pd.DataFrame, model: str, 
     axes[0][0].set_ylabel("% Gaussian (paper rule)")
     axes[0][-1].legend(fontsize=6, loc="lower right", ncol=2)
     fig.suptitle(f"solid: ours ({source}); dashed: paper; dotted: 95 % null ceiling", fontsize=8)
-    return _save(fig, name)
+    return save(fig, name)
 
 
 def gaussianity_over_epochs(g: pd.DataFrame, models_: list[str], name: str, source: str):
@@ -80,7 +87,7 @@ def gaussianity_over_epochs(g: pd.DataFrame, models_: list[str], name: str, sour
     axes[0][0].set_ylabel("% Gaussian (paper rule)")
     axes[0][-1].legend(fontsize=6, ncol=2)
     fig.suptitle(f"batch 128, 200 batches ({source})", fontsize=8)
-    return _save(fig, name)
+    return save(fig, name)
 
 
 def ratio_histograms(m: pd.DataFrame, model: str, name: str, source: str, layers=None):
@@ -99,7 +106,7 @@ def ratio_histograms(m: pd.DataFrame, model: str, name: str, source: str, layers
     ax.set_ylabel("fraction of dimensions")
     ax.legend(fontsize=6, ncol=2)
     ax.set_title(f"{model}, per-sample gradients, eval-mode BN ({source})", fontsize=8)
-    return _save(fig, name)
+    return save(fig, name)
 
 
 def tail_index_histograms(ti: pd.DataFrame, model: str, layer: str, name: str, source: str):
@@ -117,7 +124,7 @@ def tail_index_histograms(ti: pd.DataFrame, model: str, layer: str, name: str, s
     ax.set_ylabel("fraction of non-Gaussian dims")
     ax.legend(fontsize=6)
     ax.set_title(f"{model} {layer}, 200 batches ({source})", fontsize=8)
-    return _save(fig, name)
+    return save(fig, name)
 
 
 def berry_esseen_plot(laws, ns, distance_fn, bound_fn, name: str):
@@ -131,7 +138,7 @@ def berry_esseen_plot(laws, ns, distance_fn, bound_fn, name: str):
     ax.set_yscale("log")
     ax.set_xlabel("n (summands, i.e. batch size)")
     ax.legend(fontsize=6)
-    return _save(fig, name)
+    return save(fig, name)
 
 
 def paths() -> Path:
