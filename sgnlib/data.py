@@ -190,12 +190,15 @@ def take_subset(labels: np.ndarray, k: int) -> np.ndarray:
     return np.sort(idx)
 
 
-def load_cifar10(split="train", source="auto", root=None, device="cpu", subset=None, download=False):
+def load_cifar10(split="train", source="auto", root=None, device="cpu", subset=None, download=None):
     """Return (images float32 [N,3,32,32] normalized, labels int64 [N], info) on `device`.
 
     source: "auto" | "torchvision" | "jpeg-mirror" | "synthetic" ("auto" never picks synthetic).
-    subset: first `subset` images of each class. download: allow torchvision to fetch the archive.
+    subset: first `subset` images of each class. download: allow torchvision to fetch the official
+    archive when no copy is found; None means "if $SGN_ALLOW_DOWNLOAD is 1" (`make book` sets it).
     """
+    if download is None:
+        download = os.environ.get("SGN_ALLOW_DOWNLOAD") == "1"
     images, labels, info = load_uint8(split, source, root, download)
     if subset is not None:
         idx = take_subset(labels, int(subset))

@@ -28,17 +28,18 @@ import torch
 import torch.nn.functional as F
 
 from . import models
-from .capture import check_capture_args, gaussianity_of_noise, per_sample_moments
+from .capture import check_capture_args, gaussianity_of_noise, minibatch_gradients, per_sample_moments
 from .data import load_cifar10
 from .paths import REPO_ROOT, RESULTS_DIR, RUNS_DIR
 from .provenance import append_rows, atomic_write_csv, provenance, resolve_device
 from .stats import mohammadi_alpha
+from .stats.berry_esseen import ks_distance_to_normal, null_ks_quantiles
 from .train import Recipe, checkpoint_path, model_from_checkpoint, train
 
-TABLES = ("training", "gaussianity", "tail_index", "moments")
+TABLES = ("training", "gaussianity", "tail_index", "moments", "berry_esseen")
 TABLE_EXT = {"tail_index": ".csv.gz"}  # histograms x configurations: the one table worth compressing
 NOTEBOOK = {"train": "book/experiments/train.ipynb", "capture": "book/experiments/noise_capture.ipynb",
-            "moments": "book/experiments/noise_capture.ipynb"}
+            "moments": "book/experiments/noise_capture.ipynb", "berry_esseen": "book/experiments/noise_capture.ipynb"}
 ALPHA_BINS = np.round(np.arange(0.0, 2.0001, 0.1), 2)
 RATIO_BINS = np.round(np.logspace(0, 2, 41), 4)   # beta/sigma^3 >= 1 always
 
@@ -60,6 +61,11 @@ def _capture_cfgs(model_names, epochs, ckpt_epochs, batch_sizes, n_batches, repe
     return out
 
 
+def _berry_esseen_cfgs(model, epochs, batch_sizes, n_samples, n_batches=200, seed=0, subset=None):
+    return [{"stage": "berry_esseen", "model": model, "epochs": epochs, "checkpoint_epoch": epochs, "batch_size": bs,
+             "n_batches": n_batches, "n_samples": n_samples, "seed": seed, "subset": subset} for bs in batch_sizes]
+
+
 def preset(name: str, epochs: int | None = None, repeats: int | None = None) -> list[dict]:
     """The configuration list of a preset, in priority order, each configuration once."""
     seen, out = set(), []
@@ -79,6 +85,7 @@ def _preset(name, epochs, repeats):
         cfgs += _capture_cfgs(["alexnet", "alexnet_bn"], e, [c for c in series if c != e], [128], [200], 1)
         cfgs += [{"stage": "moments", "model": "alexnet", "epochs": e, "checkpoint_epoch": e, "n_samples": 512,
                   "seed": 0, "subset": None}]
+        cfgs += _berry_esseen_cfgs("alexnet", e, [64, 128, 256, 512], 512)
         return cfgs
     if name == "paper":
         e = epochs or 300
@@ -90,6 +97,7 @@ def _preset(name, epochs, repeats):
         cfgs += [{"stage": "moments", "model": "alexnet", "epochs": e, "checkpoint_epoch": e, "n_samples": 5000,
                   "seed": 0, "subset": None}]
         cfgs += _capture_cfgs(["alexnet", "alexnet_bn"], e, series_ckpts + [e], [128], [200], 1)
+        cfgs += _berry_esseen_cfgs("alexnet", e, [64, 128, 256, 512, 1024, 2048], 5000)
         cfgs += _train_cfgs(["resnet20", "resnet56"], e, every)
         cfgs += _capture_cfgs(["resnet56"], e, [e], [64, 128, 256, 512], [200, 600], r)
         cfgs += [{"stage": "moments", "model": "resnet56", "epochs": e, "checkpoint_epoch": e, "n_samples": 5000,
@@ -101,6 +109,7 @@ def _preset(name, epochs, repeats):
         cfgs += _capture_cfgs(["alexnet"], 2, [1, 2], [8], [20], 2, subset=20)
         cfgs += [{"stage": "moments", "model": "alexnet", "epochs": 2, "checkpoint_epoch": 2, "n_samples": 16,
                   "seed": 0, "subset": 20}]
+        cfgs += _berry_esseen_cfgs("alexnet", 2, [8], 16, n_batches=20, subset=20)
         return cfgs
     raise ValueError(f"unknown preset {name!r}; choose cpu, paper or smoke")
 
@@ -121,11 +130,11 @@ def validate(cfgs: list[dict], checkpoint_dir: Path, will_train: bool = True) ->
                for e in c["checkpoint_epochs"]}
     for c in cfgs:
         models.check_model_name(c["model"])
-        if c["stage"] == "capture":
+        if c["stage"] in ("capture", "berry_esseen"):
             check_capture_args(c["batch_size"], c["n_batches"])
         if c["stage"] == "train" and c["epochs"] <= 0:
             raise ValueError(f"epochs must be positive, got {c['epochs']}")
-        if c["stage"] in ("capture", "moments"):
+        if c["stage"] in ("capture", "moments", "berry_esseen"):
             key = (c["model"], c["epochs"], c["seed"], c["checkpoint_epoch"])
             path = checkpoint_path(ckpt_folder(checkpoint_dir, c), c["model"], c["seed"], c["checkpoint_epoch"])
             if not (will_train and key in trained) and not path.exists():
@@ -199,6 +208,9 @@ def run_config(cfg: dict, device="auto", data_source="auto", checkpoint_dir=None
                              "n_point_mass": n_point_mass,
                              **{f"q{q:02d}": v for q, v in zip((5, 25, 50, 75, 95), qs)}})
         return {"moments": _rows(pd.DataFrame(rows), cfg, prov, time.perf_counter() - t0, bn_mode="eval")}
+    if cfg["stage"] == "berry_esseen":
+        return {"berry_esseen": _rows(berry_esseen_table(model, x, y, cfg, device), cfg, prov,
+                                      time.perf_counter() - t0, bn_mode="train (noise), eval (moments)")}
     # capture: Gaussianity per layer, and tail indices of every column (Fig 7-9)
     def keep(name, m, res):
         alpha = mohammadi_alpha(m - m.mean(0)).cpu().numpy()
@@ -215,6 +227,29 @@ def run_config(cfg: dict, device="auto", data_source="auto", checkpoint_dir=None
     timing = {"grad_s": extras["grad_s"], "shapiro_s": extras["shapiro_s"]}
     return {"gaussianity": _rows(table, cfg, prov, wall, bn_mode="train", **timing),
             "tail_index": _rows(tail, cfg, prov, wall, estimator="mohammadi2015")}
+
+
+def berry_esseen_table(model, x, y, cfg, device) -> pd.DataFrame:
+    """Per layer: Kolmogorov distance of the minibatch noise to Phi vs the eq-13 bound (Fig 5 check)."""
+    mom = per_sample_moments(model, x, y, n_samples=min(cfg["n_samples"], x.shape[0]), seed=cfg["seed"],
+                             chunk=256 if device.type == "cuda" else 64, batch_size=cfg["batch_size"])
+    null50, null90 = null_ks_quantiles(cfg["n_batches"])
+    rows = []
+    for mats in minibatch_gradients(model, F.cross_entropy, x, y, cfg["batch_size"], cfg["n_batches"],
+                                    seed=cfg["seed"] * 1000):
+        for layer, m in mats.items():
+            ks = ks_distance_to_normal(m)
+            bound = mom[layer]["berry_esseen_bound"].to(ks.device)
+            ok = torch.isfinite(ks) & torch.isfinite(bound)
+            ks, bound = ks[ok], bound[ok]
+            q = torch.tensor([0.1, 0.5, 0.9], dtype=torch.float64, device=ks.device)
+            kq, bq = torch.quantile(ks, q).tolist(), torch.quantile(bound, q).tolist()
+            rows.append({"layer": layer, "n_dims": int(ok.sum()), "ks_q10": kq[0], "ks_q50": kq[1], "ks_q90": kq[2],
+                         "bound_q10": bq[0], "bound_q50": bq[1], "bound_q90": bq[2],
+                         "frac_ks_below_bound": float((ks <= bound).double().mean()),
+                         "frac_bound_below_null_median": float((bound < null50).double().mean()),
+                         "null_ks_q50": null50, "null_ks_q90": null90})
+    return pd.DataFrame(rows)
 
 
 # ---------------------------------------------------------------- the sweep
@@ -248,7 +283,7 @@ def estimate_seconds(cfgs, device_kind="cpu") -> float:
         n_train = 50000 if not c.get("subset") else 10 * c["subset"]
         if c["stage"] == "train":
             total += c["epochs"] * n_train * 1.1 / ips[c["model"]]
-        elif c["stage"] == "capture":
+        elif c["stage"] in ("capture", "berry_esseen"):
             total += c["batch_size"] * c["n_batches"] / ips[c["model"]] + 5
         else:
             total += c["n_samples"] * (20 if device_kind == "cpu" else 1) / ips[c["model"]] * 10

@@ -106,3 +106,39 @@ def test_real_cifar_shapes():
     xs, _, _ = data.load_cifar10("train")
     assert xs.shape == (50000, 3, 32, 32)
     assert abs(float(xs.mean())) < 0.1 and abs(float(xs.std()) - 1) < 0.1
+
+
+def _fake_official(root, n_per_batch=4):
+    import pickle
+    d = root / data.TORCHVISION_DIR
+    d.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for name in data.TORCHVISION_FILES["train"] + data.TORCHVISION_FILES["test"]:
+        with open(d / name, "wb") as f:
+            pickle.dump({"data": rng.integers(0, 255, (n_per_batch, 3072), dtype=np.uint8),
+                         "labels": list(range(n_per_batch))}, f)
+    with open(d / "batches.meta", "wb") as f:
+        pickle.dump({"label_names": list(data.CLASSES)}, f)
+
+
+def test_torchvision_format_is_found_and_named(tmp_path, monkeypatch):
+    """The official format through torchvision (its md5 check bypassed for this fake copy)."""
+    import torchvision
+    monkeypatch.setattr(torchvision.datasets.CIFAR10, "_check_integrity", lambda self: True)
+    monkeypatch.setattr(torchvision.datasets.CIFAR10, "_load_meta", lambda self: None)
+    monkeypatch.setenv("SGN_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("SGN_DATA", str(tmp_path))
+    _fake_official(tmp_path)
+    x, y, info = data.load_cifar10("train")
+    assert info["source"] == "torchvision" and x.shape == (20, 3, 32, 32) and len(info["sha256"]) == 64
+    x, y, info = data.load_cifar10("test")
+    assert x.shape == (4, 3, 32, 32) and y.tolist() == [0, 1, 2, 3]
+
+
+def test_download_only_when_allowed(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "_candidate_folders", lambda: [])
+    monkeypatch.delenv("SGN_ALLOW_DOWNLOAD", raising=False)
+    with pytest.raises(data.DataNotFoundError):
+        data.resolve_source("train")
+    src, path = data.resolve_source("train", download=True)
+    assert src == "torchvision" and path.name == "cifar10"

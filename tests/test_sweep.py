@@ -43,6 +43,9 @@ def test_smoke_sweep_resumes_and_merges(tmp_path):
     for col in ("git_commit", "date", "device", "torch_version", "data_source", "batch_size", "wall_s"):
         assert col in g.columns
     assert (g.data_source == "synthetic").all()
+    be = pd.read_csv(tmp_path / "res" / "smoke" / "berry_esseen.csv")
+    assert set(be.layer) == {f"Layer {i}" for i in range(1, 7)}
+    assert ((be.frac_ks_below_bound >= 0) & (be.frac_ks_below_bound <= 1)).all()
     # deterministic on CPU: rerunning a capture configuration gives identical numbers
     cap = [c for c in cfgs if c["stage"] == "capture"][0]
     a = sweep.run_config(cap, "cpu", "synthetic", tmp_path / "ck")["gaussianity"]
