@@ -7,11 +7,13 @@ import time
 from pathlib import Path
 
 import nbformat
+import nbformat.validator
 from nbclient import NotebookClient
 
 for name in sys.argv[1:]:
     path = Path(name)
     nb = nbformat.read(path, as_version=4)
+    _, nb = nbformat.validator.normalize(nb)  # give every cell an id
     t = time.perf_counter()
     NotebookClient(nb, timeout=1200, kernel_name="python3",
                    resources={"metadata": {"path": str(path.parent)}}).execute()

@@ -49,7 +49,7 @@ def test_trends_not_reproduced(tmp_path):
 
 def test_missing_scale_says_no_data(tmp_path):
     v = report.verdicts("nothing", tmp_path)
-    assert set(v.verdict) == {"no data"} and len(v) == 7
+    assert set(v.verdict) == {"no data"} and len(v) == 8
 
 
 def test_ours_vs_paper_joins_paper_table():
@@ -62,3 +62,21 @@ def test_theory_and_discrepancies():
     assert set(report.theory_verdicts().verdict) == {"reproduced"}
     d = report.paper_discrepancies()
     assert d.finding.str.contains("94.79").any() and d.finding.str.contains("4,800").any()
+
+
+def test_berry_esseen_verdict_ignores_unresolvable_cells(tmp_path):
+    rows = []
+    for layer in ("Layer 1", "Layer 4"):
+        for bs, ks, bound, frac in ((64, 0.3, 1.0, 1.0), (2048, 0.05, 0.04, 0.4)):
+            rows.append({"layer": layer, "batch_size": bs, "ks_q50": ks if layer == "Layer 4" else ks / 2,
+                         "bound_q50": bound, "frac_ks_below_bound": frac, "null_ks_q90": 0.058,
+                         "config_id": f"{bs}"})
+    (tmp_path / "s").mkdir()
+    pd.DataFrame(rows).to_csv(tmp_path / "s" / "berry_esseen.csv", index=False)
+    v = report.verdicts("s", tmp_path).set_index("claim")
+    row = v.loc[[c for c in v.index if "Berry-Esseen" in c][0]]
+    assert row.verdict == "reproduced" and "2/4" in row.evidence
+    rows[0]["frac_ks_below_bound"] = 0.5  # a resolvable cell where the bound fails
+    pd.DataFrame(rows).to_csv(tmp_path / "s" / "berry_esseen.csv", index=False)
+    v = report.verdicts("s", tmp_path).set_index("claim")
+    assert v.loc[[c for c in v.index if "Berry-Esseen" in c][0]].verdict == "not reproduced"
