@@ -382,6 +382,7 @@ def main(argv=None):
     ap.add_argument("--results-dir")
     ap.add_argument("--stages", help="comma list of stages to keep: train,capture,moments")
     ap.add_argument("--models", help="comma list of models to keep")
+    ap.add_argument("--by-repeat", action="store_true", help="run whole repeats first (useful with --deadline)")
     ap.add_argument("--final-only", action="store_true", help="keep only configurations at the final checkpoint")
     ap.add_argument("--deadline", type=float, help="stop starting new configurations after this many seconds")
     ap.add_argument("--dry-run", action="store_true")
@@ -398,6 +399,8 @@ def main(argv=None):
             cfgs = [c for c in cfgs if c["model"] in a.models.split(",")]
         if a.final_only:
             cfgs = [c for c in cfgs if c.get("checkpoint_epoch", c["epochs"]) == c["epochs"]]
+        if a.by_repeat:
+            cfgs = sorted(cfgs, key=lambda c: c.get("repeat", 0))  # stable: keeps the order inside a repeat
         shard = parse_shard(a.shard)
         ck = Path(a.checkpoints or REPO_ROOT / "checkpoints")
         validate(cfgs, ck)
