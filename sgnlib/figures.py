@@ -147,6 +147,47 @@ def berry_esseen_layers(be: pd.DataFrame, name: str, source: str):
     return save(fig, name)
 
 
+def noise_examples(ex: pd.DataFrame, layer: str, batch_size: int, name: str, source: str):
+    """Fig 8: histograms of the minibatch noise of a few Gaussian (top) and non-Gaussian (bottom) dims."""
+    style()
+    d = ex[(ex.layer == layer) & (ex.batch_size == batch_size)]
+    kinds = ["gaussian", "non-gaussian"]
+    dims = {k: sorted(d[d.kind == k].dim.unique()) for k in kinds}
+    ncol = max(1, max(len(v) for v in dims.values()))
+    fig, axes = plt.subplots(2, ncol, squeeze=False, figsize=(1.6 * ncol, 3.4))
+    for r, k in enumerate(kinds):
+        for c in range(ncol):
+            ax = axes[r][c]
+            if c >= len(dims[k]):
+                ax.axis("off")
+                continue
+            col = d[(d.kind == k) & (d.dim == dims[k][c])]
+            ax.hist(col.noise, bins=25, color="C0" if r == 0 else "C3")
+            ax.set_title(f"p={col.p.iloc[0]:.2g}, a={col.alpha_mohammadi.iloc[0]:.2f}", fontsize=6)
+            ax.set_xticks([])
+            ax.set_yticks([])
+    fig.suptitle(f"{layer}, batch {batch_size}: top Gaussian by SW, bottom not ({source})", fontsize=8)
+    return save(fig, name)
+
+
+def noise_across_batch_sizes(ex: pd.DataFrame, layer: str, name: str, source: str):
+    """Fig 9: the standardized noise of the non-Gaussian example dims, pooled, per batch size."""
+    style()
+    d = ex[(ex.layer == layer) & (ex.kind == "non-gaussian")]
+    bss = sorted(d.batch_size.unique())
+    fig, axes = plt.subplots(1, len(bss), squeeze=False, sharey=True, figsize=(1.8 * len(bss), 2.6))
+    for ax, bs in zip(axes[0], bss):
+        g = d[d.batch_size == bs]
+        z = g.groupby("dim").noise.transform(lambda v: v / v.std())
+        ax.hist(z, bins=40, range=(-6, 6), density=True, color="C3")
+        xs = np.linspace(-6, 6, 200)
+        ax.plot(xs, np.exp(-xs ** 2 / 2) / np.sqrt(2 * np.pi), "k--", lw=0.8)
+        ax.set_title(f"batch {bs}, mean a={g.groupby('dim').alpha_mohammadi.first().mean():.2f}", fontsize=7)
+        ax.set_yscale("log")
+    fig.suptitle(f"{layer}: non-Gaussian example dims, standardized, vs N(0,1) ({source})", fontsize=8)
+    return save(fig, name)
+
+
 def berry_esseen_plot(laws, ns, distance_fn, bound_fn, name: str):
     """Theory chapter: sup|F_n - Phi| against the Berry-Esseen bound, per law, over n."""
     style()

@@ -32,14 +32,15 @@ from .capture import check_capture_args, gaussianity_of_noise, minibatch_gradien
 from .data import load_cifar10
 from .paths import REPO_ROOT, RESULTS_DIR, RUNS_DIR
 from .provenance import append_rows, atomic_write_csv, provenance, resolve_device
-from .stats import berry_esseen_bound, mohammadi_alpha
+from .stats import berry_esseen_bound, mohammadi_alpha, shapiro_wilk
 from .stats.berry_esseen import ks_distance_to_normal, null_ks_quantiles
 from .train import Recipe, checkpoint_path, model_from_checkpoint, train
 
-TABLES = ("training", "gaussianity", "tail_index", "moments", "berry_esseen")
-TABLE_EXT = {"tail_index": ".csv.gz"}  # histograms x configurations: the one table worth compressing
+TABLES = ("training", "gaussianity", "tail_index", "moments", "berry_esseen", "examples")
+TABLE_EXT = {"tail_index": ".csv.gz", "examples": ".csv.gz"}  # the long tables are compressed
 NOTEBOOK = {"train": "book/experiments/train.ipynb", "capture": "book/experiments/noise_capture.ipynb",
-            "moments": "book/experiments/noise_capture.ipynb", "berry_esseen": "book/experiments/noise_capture.ipynb"}
+            "moments": "book/experiments/noise_capture.ipynb", "berry_esseen": "book/experiments/noise_capture.ipynb",
+            "examples": "book/experiments/noise_capture.ipynb"}
 ALPHA_BINS = np.round(np.arange(0.0, 2.0001, 0.1), 2)
 RATIO_BINS = np.round(np.logspace(0, 2, 41), 4)   # beta/sigma^3 >= 1 always
 
@@ -59,6 +60,12 @@ def _capture_cfgs(model_names, epochs, ckpt_epochs, batch_sizes, n_batches, repe
         out.append({"stage": "capture", "model": m, "epochs": epochs, "checkpoint_epoch": ce, "batch_size": bs,
                     "n_batches": nb, "repeat": r, "seed": seed, "subset": subset})
     return out
+
+
+def _examples_cfgs(model, epochs, batch_sizes, n_batches=200, seed=0, subset=None):
+    return [{"stage": "examples", "model": model, "epochs": epochs, "checkpoint_epoch": epochs, "batch_size": bs,
+             "n_batches": n_batches, "layers": ["Layer 1", "Layer 4"], "seed": seed, "subset": subset}
+            for bs in batch_sizes]
 
 
 def _berry_esseen_cfgs(model, epochs, batch_sizes, n_samples, n_batches=200, seed=0, subset=None):
@@ -86,6 +93,7 @@ def _preset(name, epochs, repeats):
         cfgs += [{"stage": "moments", "model": "alexnet", "epochs": e, "checkpoint_epoch": e, "n_samples": 512,
                   "seed": 0, "subset": None}]
         cfgs += _berry_esseen_cfgs("alexnet", e, [64, 128, 256, 512], 512)
+        cfgs += _examples_cfgs("alexnet", e, [64, 128, 256, 512])
         return cfgs
     if name == "paper":
         e = epochs or 300
@@ -98,6 +106,7 @@ def _preset(name, epochs, repeats):
                   "seed": 0, "subset": None}]
         cfgs += _capture_cfgs(["alexnet", "alexnet_bn"], e, series_ckpts + [e], [128], [200], 1)
         cfgs += _berry_esseen_cfgs("alexnet", e, [64, 128, 256, 512, 1024, 2048], 5000)
+        cfgs += _examples_cfgs("alexnet", e, [64, 128, 256, 512, 1024])
         cfgs += _train_cfgs(["resnet20", "resnet56"], e, every)
         cfgs += _capture_cfgs(["resnet56"], e, [e], [64, 128, 256, 512], [200, 600], r)
         cfgs += [{"stage": "moments", "model": "resnet56", "epochs": e, "checkpoint_epoch": e, "n_samples": 5000,
@@ -110,6 +119,7 @@ def _preset(name, epochs, repeats):
         cfgs += [{"stage": "moments", "model": "alexnet", "epochs": 2, "checkpoint_epoch": 2, "n_samples": 16,
                   "seed": 0, "subset": 20}]
         cfgs += _berry_esseen_cfgs("alexnet", 2, [8], 16, n_batches=20, subset=20)
+        cfgs += _examples_cfgs("alexnet", 2, [8], n_batches=20, subset=20)
         return cfgs
     raise ValueError(f"unknown preset {name!r}; choose cpu, paper or smoke")
 
@@ -130,11 +140,11 @@ def validate(cfgs: list[dict], checkpoint_dir: Path, will_train: bool = True) ->
                for e in c["checkpoint_epochs"]}
     for c in cfgs:
         models.check_model_name(c["model"])
-        if c["stage"] in ("capture", "berry_esseen"):
+        if c["stage"] in ("capture", "berry_esseen", "examples"):
             check_capture_args(c["batch_size"], c["n_batches"])
         if c["stage"] == "train" and c["epochs"] <= 0:
             raise ValueError(f"epochs must be positive, got {c['epochs']}")
-        if c["stage"] in ("capture", "moments", "berry_esseen"):
+        if c["stage"] in ("capture", "moments", "berry_esseen", "examples"):
             key = (c["model"], c["epochs"], c["seed"], c["checkpoint_epoch"])
             path = checkpoint_path(ckpt_folder(checkpoint_dir, c), c["model"], c["seed"], c["checkpoint_epoch"])
             if not (will_train and key in trained) and not path.exists():
@@ -208,6 +218,8 @@ def run_config(cfg: dict, device="auto", data_source="auto", checkpoint_dir=None
                              "n_point_mass": n_point_mass,
                              **{f"q{q:02d}": v for q, v in zip((5, 25, 50, 75, 95), qs)}})
         return {"moments": _rows(pd.DataFrame(rows), cfg, prov, time.perf_counter() - t0, bn_mode="eval")}
+    if cfg["stage"] == "examples":
+        return {"examples": _rows(examples_table(model, x, y, cfg), cfg, prov, time.perf_counter() - t0)}
     if cfg["stage"] == "berry_esseen":
         return {"berry_esseen": _rows(berry_esseen_table(model, x, y, cfg, device, str(ck_file)), cfg, prov,
                                       time.perf_counter() - t0, bn_mode="train (noise), eval (moments)")}
@@ -227,6 +239,30 @@ def run_config(cfg: dict, device="auto", data_source="auto", checkpoint_dir=None
     timing = {"grad_s": extras["grad_s"], "shapiro_s": extras["shapiro_s"]}
     return {"gaussianity": _rows(table, cfg, prov, wall, bn_mode="train", **timing),
             "tail_index": _rows(tail, cfg, prov, wall, estimator="mohammadi2015")}
+
+
+def examples_table(model, x, y, cfg, per_kind: int = 5) -> pd.DataFrame:
+    """Fig 8-9: the noise samples of a few Gaussian (p >= 0.05) and non-Gaussian dimensions per layer.
+
+    Dimensions are drawn at random (seeded) among the candidates of each kind; point masses excluded.
+    """
+    rows = []
+    gen = torch.Generator().manual_seed(cfg["seed"])
+    for mats in minibatch_gradients(model, F.cross_entropy, x, y, cfg["batch_size"], cfg["n_batches"],
+                                    layers=cfg["layers"], seed=cfg["seed"] * 1000):
+        for layer, m in mats.items():
+            res = shapiro_wilk(m)
+            noise = (m - m.mean(0)).cpu()
+            alpha = mohammadi_alpha(noise)
+            p, deg = res.p.cpu(), res.degenerate.cpu()
+            for kind, mask in (("gaussian", (p >= 0.05) & ~deg), ("non-gaussian", (p < 0.05) & ~deg)):
+                cand = torch.nonzero(mask).flatten()
+                pick = cand[torch.randperm(cand.numel(), generator=gen)[:per_kind]].sort().values
+                for dim in pick.tolist():
+                    rows.append(pd.DataFrame({"layer": layer, "dim": dim, "kind": kind, "p": float(p[dim]),
+                                              "alpha_mohammadi": float(alpha[dim]),
+                                              "sample": range(m.shape[0]), "noise": noise[:, dim].numpy()}))
+    return pd.concat(rows, ignore_index=True)
 
 
 _MOMENTS_CACHE: dict = {}
@@ -290,7 +326,7 @@ def estimate_seconds(cfgs, device_kind="cpu") -> float:
         n_train = 50000 if not c.get("subset") else 10 * c["subset"]
         if c["stage"] == "train":
             total += c["epochs"] * n_train * 1.1 / ips[c["model"]]
-        elif c["stage"] in ("capture", "berry_esseen"):
+        elif c["stage"] in ("capture", "berry_esseen", "examples"):
             total += c["batch_size"] * c["n_batches"] / ips[c["model"]] + 5
         else:
             total += c["n_samples"] * (20 if device_kind == "cpu" else 1) / ips[c["model"]] * 10

@@ -46,6 +46,9 @@ def test_smoke_sweep_resumes_and_merges(tmp_path):
     be = pd.read_csv(tmp_path / "res" / "smoke" / "berry_esseen.csv")
     assert set(be.layer) == {f"Layer {i}" for i in range(1, 7)}
     assert ((be.frac_ks_below_bound >= 0) & (be.frac_ks_below_bound <= 1)).all()
+    ex = pd.read_csv(tmp_path / "res" / "smoke" / "examples.csv.gz")
+    assert set(ex.layer) <= {"Layer 1", "Layer 4"} and (ex.groupby(["layer", "dim"]).size() == 20).all()
+    assert ((ex.kind == "gaussian") == (ex.p >= 0.05)).all()
     # deterministic on CPU: rerunning a capture configuration gives identical numbers
     cap = [c for c in cfgs if c["stage"] == "capture"][0]
     a = sweep.run_config(cap, "cpu", "synthetic", tmp_path / "ck")["gaussianity"]
