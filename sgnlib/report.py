@@ -11,6 +11,10 @@ import pandas as pd
 
 from .paths import PAPER_TABLES, RESULTS_DIR
 
+# what identifies one row of each results table
+ROW_KEY = {"gaussianity": ("config_id", "layer"), "berry_esseen": ("config_id", "layer"),
+           "tail_index": ("config_id", "layer", "bin_lo"), "moments": ("config_id", "layer", "bin_lo"),
+           "training": ("config_id", "epoch"), "examples": ("config_id", "layer", "dim", "sample")}
 TABLE_OF = {("alexnet", 200): 1, ("alexnet", 600): 2, ("resnet56", 200): 3, ("resnet56", 600): 4}
 
 
@@ -22,7 +26,7 @@ def read_table(scale: str, name: str, results_dir=None) -> pd.DataFrame | None:
         if p.exists():
             df = pd.read_csv(p)
             # a configuration listed twice in one sweep ran twice: count it once
-            key = [c for c in ("config_id", "layer", "epoch", "bin_lo") if c in df.columns]
+            key = [c for c in ROW_KEY.get(name, ("config_id",)) if c in df.columns]
             return df.drop_duplicates(subset=key, keep="first").reset_index(drop=True)
     return None
 

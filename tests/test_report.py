@@ -80,3 +80,11 @@ def test_berry_esseen_verdict_ignores_unresolvable_cells(tmp_path):
     pd.DataFrame(rows).to_csv(tmp_path / "s" / "berry_esseen.csv", index=False)
     v = report.verdicts("s", tmp_path).set_index("claim")
     assert v.loc[[c for c in v.index if "Berry-Esseen" in c][0]].verdict == "not reproduced"
+
+
+def test_read_table_drops_only_repeated_rows(tmp_path):
+    (tmp_path / "s").mkdir()
+    ex = pd.DataFrame({"config_id": ["a"] * 4, "layer": ["L"] * 4, "dim": [1, 1, 2, 2], "sample": [0, 1, 0, 1],
+                       "noise": [0.1, 0.2, 0.3, 0.4]})
+    pd.concat([ex, ex]).to_csv(tmp_path / "s" / "examples.csv.gz", index=False)
+    assert len(report.read_table("s", "examples", tmp_path)) == 4
