@@ -96,9 +96,13 @@ def fit_alpha_stable(x, backend: str | None = None) -> dict:
         params, _ = levy.fit_levy(z)
         alpha, beta, loc, scale = params.get("0")
     elif backend == "scipy":
-        from scipy.stats import levy_stable
-        alpha, beta, loc, scale = levy_stable.fit(z)
+        from scipy.stats import FitError, levy_stable
+        try:
+            alpha, beta, loc, scale = levy_stable.fit(z)
+        except FitError as e:  # the optimizer left the parameter domain: report, do not guess
+            return {"alpha": float("nan"), "beta": float("nan"), "loc": float("nan"), "scale": float("nan"),
+                    "backend": backend, "error": str(e).splitlines()[0]}
     else:
         raise ValueError(f"unknown backend {backend!r}; use 'pylevy' or 'scipy'")
     return {"alpha": float(alpha), "beta": float(beta), "loc": mu + sd * float(loc),
-            "scale": sd * float(scale), "backend": backend}
+            "scale": sd * float(scale), "backend": backend, "error": ""}
