@@ -52,3 +52,13 @@ def test_errors():
         mohammadi_alpha(torch.randn(3, 2))
     with pytest.raises(ValueError, match="point mass"):
         fit_alpha_stable(np.ones(50))
+
+
+def test_fit_error_is_reported_not_raised(monkeypatch):
+    from scipy.stats import FitError, levy_stable
+
+    def boom(*a, **k):
+        raise FitError("Optimization converged to parameters that are outside the range")
+    monkeypatch.setattr(levy_stable, "fit", boom)
+    fit = fit_alpha_stable(np.random.default_rng(0).normal(size=50), backend="scipy")
+    assert np.isnan(fit["alpha"]) and "outside the range" in fit["error"]
