@@ -42,6 +42,7 @@ def main():
     ap.add_argument("--device", default="auto")
     ap.add_argument("--data-source", default="auto")
     ap.add_argument("--scale", default="paper")
+    ap.add_argument("--preset", default="paper", help="paper; smoke for a seconds-long end-to-end rehearsal")
     ap.add_argument("--skip-bench", action="store_true")
     ap.add_argument("--final-models", default="alexnet,alexnet_bn,resnet56")
     ap.add_argument("--checkpoints", help="checkpoint folder (default OUT/ckpt); keep it outside OUT to bring "
@@ -78,8 +79,8 @@ def main():
                 (out / name).unlink()  # folded into the manifest: fewer files come back
 
     groups = [
-        ("alexnet", preset("paper", a.alexnet_epochs, a.repeats), ["alexnet", "alexnet_bn"], None),
-        ("resnet", preset("paper", a.resnet_epochs, 1), ["resnet20", "resnet56"],
+        ("alexnet", preset(a.preset, a.alexnet_epochs, a.repeats), ["alexnet", "alexnet_bn"], None),
+        ("resnet", preset(a.preset, a.resnet_epochs, 1), ["resnet20", "resnet56"],
          [int(v) for v in a.resnet_n_batches.split(",")]),
     ]
     for label, cfgs, keep_models, nbs in groups:
@@ -98,7 +99,7 @@ def main():
         log(f"{label}: {len(ran)} configurations in {time.perf_counter() - t:.1f} s")
 
     finals = {}
-    for c in preset("paper", a.alexnet_epochs, 1) + preset("paper", a.resnet_epochs, 1):
+    for c in preset(a.preset, a.alexnet_epochs, 1) + preset(a.preset, a.resnet_epochs, 1):
         if c["stage"] != "train" or c["model"] not in a.final_models.split(","):
             continue
         p = checkpoint_path(ckpt_folder(ck, c), c["model"], c["seed"], c["epochs"])
