@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sgnlib.paths import RESULTS_DIR  # noqa: E402
 from sgnlib.provenance import append_rows, git_commit  # noqa: E402
 from sgnlib.report import read_table  # noqa: E402
-from sgnlib.stats import fit_alpha_stable, levy_backend  # noqa: E402
+from sgnlib.stats import fit_alpha_stable  # noqa: E402
 
 
 def main():

@@ -200,7 +200,3 @@ def berry_esseen_plot(laws, ns, distance_fn, bound_fn, name: str):
     ax.set_xlabel("n (summands, i.e. batch size)")
     ax.legend(fontsize=6)
     return save(fig, name)
-
-
-def paths() -> Path:
-    return FIG_DIR

@@ -109,15 +109,9 @@ class CifarResNet(nn.Module):
 
 def build(name: str) -> nn.Module:
     """One of the paper's networks by name: alexnet, alexnet_bn, resnet20, resnet56."""
-    if name == "alexnet":
-        return AlexNet()
-    if name == "alexnet_bn":
-        return AlexNet(batch_norm=True)
-    if name == "resnet20":
-        return CifarResNet(3)
-    if name == "resnet56":
-        return CifarResNet(9)
-    raise ValueError(f"unknown model {name!r}; valid names: {', '.join(MODELS)}")
+    check_model_name(name)
+    return {"alexnet": lambda: AlexNet(), "alexnet_bn": lambda: AlexNet(batch_norm=True),
+            "resnet20": lambda: CifarResNet(3), "resnet56": lambda: CifarResNet(9)}[name]()
 
 
 def weight_layers(model: nn.Module) -> list[tuple[str, nn.Parameter]]:

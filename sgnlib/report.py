@@ -16,7 +16,6 @@ ROW_KEY = {"gaussianity": ("config_id", "layer"), "berry_esseen": ("config_id", 
            "tail_index": ("config_id", "layer", "bin_lo"), "moments": ("config_id", "layer", "bin_lo"),
            "training": ("config_id", "epoch"), "examples": ("config_id", "layer", "dim", "sample"),
            "alpha_stable": ("config_id", "layer", "dim")}
-TABLE_OF = {("alexnet", 200): 1, ("alexnet", 600): 2, ("resnet56", 200): 3, ("resnet56", 600): 4}
 
 
 def read_table(scale: str, name: str, results_dir=None) -> pd.DataFrame | None:

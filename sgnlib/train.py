@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -121,7 +121,7 @@ def train(model_name: str, train_data, test_data=None, recipe: Recipe | None = N
         if ck.get("optimizer") is not None and ck["epoch"] < recipe.epochs:
             model.load_state_dict(ck["state_dict"])
             opt.load_state_dict(ck["optimizer"])
-            gen.set_state(ck["generator"].cpu() if device.type == "cpu" else ck["generator"].cpu())
+            gen.set_state(ck["generator"].cpu())
             history, start = list(ck.get("history", [])), ck["epoch"]
         elif ck["epoch"] >= recipe.epochs:
             model.load_state_dict(ck["state_dict"])

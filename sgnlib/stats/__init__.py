@@ -1,11 +1,10 @@
 """Statistics of gradient noise: Shapiro-Wilk, Gaussianity counts, moments, tail indices."""
 from .gaussianity import benjamini_hochberg, gaussianity, layer_gaussianity
-from .moments import (A0_SHEVTSOVA, StreamingMoments, berry_esseen_bound, mean_of_chunks, moments,
-                      moments_table)
+from .moments import A0_SHEVTSOVA, StreamingMoments, berry_esseen_bound, mean_of_chunks, moments
 from .shapiro import ShapiroResult, coefficients, shapiro_wilk
 from .tail_index import fit_alpha_stable, levy_backend, mcculloch_alpha, mohammadi_alpha
 
 __all__ = ["shapiro_wilk", "ShapiroResult", "coefficients", "gaussianity", "layer_gaussianity",
-           "benjamini_hochberg", "StreamingMoments", "mean_of_chunks", "moments", "moments_table",
+           "benjamini_hochberg", "StreamingMoments", "mean_of_chunks", "moments",
            "berry_esseen_bound", "A0_SHEVTSOVA", "mohammadi_alpha", "mcculloch_alpha",
            "fit_alpha_stable", "levy_backend"]

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 
-import pandas as pd
 import torch
 
 A0_SHEVTSOVA = 0.4748
@@ -86,16 +85,3 @@ def moments(samples: torch.Tensor, chunk: int | None = None, batch_size: int | N
     for c in parts():
         acc.update(c)
     return acc.result(batch_size)
-
-
-def moments_table(per_layer: dict, quantiles=(0.05, 0.25, 0.5, 0.75, 0.95)) -> pd.DataFrame:
-    """Summary per layer of beta/sigma^3 (quantiles), for figure notebooks."""
-    rows = []
-    for layer, res in per_layer.items():
-        r = res["beta_over_sigma3"]
-        r = r[torch.isfinite(r)].to(torch.float64)
-        qs = torch.quantile(r, torch.tensor(quantiles, dtype=torch.float64, device=r.device)) if r.numel() else None
-        rows.append({"layer": layer, "d": int(res["beta_over_sigma3"].numel()), "n_finite": int(r.numel()),
-                     **{f"q{int(q * 100):02d}": (float(v) if qs is not None else float("nan"))
-                        for q, v in zip(quantiles, qs if qs is not None else quantiles)}})
-    return pd.DataFrame(rows)
