@@ -11,13 +11,8 @@ import torch
 import torch.nn.functional as F
 
 from sgnlib import models
-from sgnlib.capture import minibatch_gradients
+from sgnlib.capture import minibatch_gradients, sync
 from sgnlib.provenance import device_name, resolve_device
-
-
-def sync(dev):
-    if dev.type == "cuda":
-        torch.cuda.synchronize()
 
 
 def train_throughput(model, x, y, bs, steps, dev):

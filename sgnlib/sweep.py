@@ -134,7 +134,7 @@ def config_id(cfg: dict) -> str:
     return f"{short}-{hashlib.sha1(json.dumps(keys, sort_keys=True).encode()).hexdigest()[:8]}"
 
 
-def validate(cfgs: list[dict], checkpoint_dir: Path, will_train: bool = True) -> None:
+def validate(cfgs: list[dict], checkpoint_dir: Path) -> None:
     """Fail before anything runs: bad batch size, n_batches, model or a checkpoint nobody will make."""
     trained = {(c["model"], c["epochs"], c["seed"], e) for c in cfgs if c["stage"] == "train"
                for e in c["checkpoint_epochs"]}
@@ -147,7 +147,7 @@ def validate(cfgs: list[dict], checkpoint_dir: Path, will_train: bool = True) ->
         if c["stage"] in ("capture", "moments", "berry_esseen", "examples"):
             key = (c["model"], c["epochs"], c["seed"], c["checkpoint_epoch"])
             path = checkpoint_path(ckpt_folder(checkpoint_dir, c), c["model"], c["seed"], c["checkpoint_epoch"])
-            if not (will_train and key in trained) and not path.exists():
+            if key not in trained and not path.exists():
                 raise ValueError(f"missing checkpoint {path}: no train configuration in this sweep writes it; "
                                  f"add the train stage or point --checkpoints at it")
 
@@ -200,10 +200,9 @@ def run_config(cfg: dict, device="auto", data_source="auto", checkpoint_dir=None
         hist = pd.DataFrame(out["history"])
         return {"training": _rows(hist, cfg, prov, time.perf_counter() - t0)}
     ck_file = checkpoint_path(folder, cfg["model"], cfg["seed"], cfg["checkpoint_epoch"])
-    model, ck = model_from_checkpoint(ck_file, device)
+    model, _ = model_from_checkpoint(ck_file, device)
     if cfg["stage"] == "moments":
-        res = per_sample_moments(model, x, y, n_samples=min(cfg["n_samples"], x.shape[0]), seed=cfg["seed"],
-                                 chunk=256 if device.type == "cuda" else 64)
+        res = _moments(model, x, y, cfg, device, str(ck_file))
         rows = []
         for layer, r in res.items():
             ratio = r["beta_over_sigma3"]
@@ -221,7 +220,8 @@ def run_config(cfg: dict, device="auto", data_source="auto", checkpoint_dir=None
     if cfg["stage"] == "examples":
         return {"examples": _rows(examples_table(model, x, y, cfg), cfg, prov, time.perf_counter() - t0)}
     if cfg["stage"] == "berry_esseen":
-        return {"berry_esseen": _rows(berry_esseen_table(model, x, y, cfg, device, str(ck_file)), cfg, prov,
+        mom = _moments(model, x, y, cfg, device, str(ck_file))
+        return {"berry_esseen": _rows(berry_esseen_table(model, x, y, cfg, mom), cfg, prov,
                                       time.perf_counter() - t0, bn_mode="train (noise), eval (moments)")}
     # capture: Gaussianity per layer, and tail indices of every column (Fig 7-9)
     def keep(name, m, res):
@@ -268,14 +268,20 @@ def examples_table(model, x, y, cfg, per_kind: int = 5) -> pd.DataFrame:
 _MOMENTS_CACHE: dict = {}
 
 
-def berry_esseen_table(model, x, y, cfg, device, checkpoint: str = "") -> pd.DataFrame:
-    """Per layer: Kolmogorov distance of the minibatch noise to Phi vs the eq-13 bound (Fig 5 check)."""
+def _moments(model, x, y, cfg, device, checkpoint: str) -> dict:
+    """Per-sample moments at one checkpoint, computed once per process (they do not depend on the
+    batch size, so the moments stage and every Berry-Esseen batch size share them)."""
     key = (checkpoint, str(device), cfg.get("subset"), cfg["n_samples"], cfg["seed"])
-    if key not in _MOMENTS_CACHE:  # the moments do not depend on the batch size: compute them once
+    if key not in _MOMENTS_CACHE:
         _MOMENTS_CACHE.clear()
         _MOMENTS_CACHE[key] = per_sample_moments(model, x, y, n_samples=min(cfg["n_samples"], x.shape[0]),
                                                  seed=cfg["seed"], chunk=256 if device.type == "cuda" else 64)
-    mom = _MOMENTS_CACHE[key]
+    return _MOMENTS_CACHE[key]
+
+
+def berry_esseen_table(model, x, y, cfg, mom: dict) -> pd.DataFrame:
+    """Per layer: Kolmogorov distance of the minibatch noise to Phi vs the eq-13 bound (Fig 5 check),
+    given the per-sample moments `mom` at the same checkpoint."""
     null50, null90 = null_ks_quantiles(cfg["n_batches"])
     rows = []
     for mats in minibatch_gradients(model, F.cross_entropy, x, y, cfg["batch_size"], cfg["n_batches"],
@@ -439,8 +445,8 @@ def main(argv=None):
             cfgs = sorted(cfgs, key=lambda c: c.get("repeat", 0))  # stable: keeps the order inside a repeat
         shard = parse_shard(a.shard)
         ck = Path(a.checkpoints or REPO_ROOT / "checkpoints")
-        validate(cfgs, ck)
         if a.dry_run:
+            validate(cfgs, ck)
             mine = [c for i, c in enumerate(cfgs) if shard is None or i % shard[1] == shard[0]]
             done = done_ids(scale, shard, a.results_dir)
             for c in mine:
