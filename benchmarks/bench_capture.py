@@ -1,7 +1,11 @@
 """Capture overhead: plain training steps (fwd+bwd+SGD step, img/s) vs gradient capture
 (fwd+bwd+copy of every weight gradient into the [n_batches, d] matrices, samples/s), same run.
 
-    python benchmarks/bench_capture.py [--steps 20] [--device auto] [--json out.json]
+Capture is timed twice: as shipped (finite check read back once per 64 minibatches) and with
+check_every=1 (one host-device sync per minibatch), so a GPU run shows what the syncs cost.
+Host syncs per minibatch are counted in a separate untimed pass (sgnlib.profiling).
+
+    python benchmarks/bench_capture.py [--steps 64] [--device auto] [--json out.json]
 """
 import argparse
 import json
@@ -12,6 +16,7 @@ import torch.nn.functional as F
 
 from sgnlib import models
 from sgnlib.capture import minibatch_gradients, sync
+from sgnlib.profiling import host_syncs
 from sgnlib.provenance import device_name, resolve_device
 
 
@@ -35,19 +40,26 @@ def train_throughput(model, x, y, bs, steps, dev):
     return steps * bs / (time.perf_counter() - t)
 
 
-def capture_throughput(model, x, y, bs, steps, dev):
-    list(minibatch_gradients(model, F.cross_entropy, x, y, bs, 3))  # warm-up
+def capture_throughput(model, x, y, bs, steps, dev, check_every=64):
+    list(minibatch_gradients(model, F.cross_entropy, x, y, bs, 3, check_every=check_every))  # warm-up
     sync(dev)
     t = time.perf_counter()
-    for _ in minibatch_gradients(model, F.cross_entropy, x, y, bs, steps):
+    for _ in minibatch_gradients(model, F.cross_entropy, x, y, bs, steps, check_every=check_every):
         pass
     sync(dev)
     return steps * bs / (time.perf_counter() - t)
 
 
+def syncs_per_batch(model, x, y, steps, check_every=64):
+    """Host syncs per minibatch (they do not depend on the batch size; counted at batch 8, untimed)."""
+    with host_syncs() as counts:
+        list(minibatch_gradients(model, F.cross_entropy, x, y, 8, steps, check_every=check_every))
+    return sum(counts.values()) / steps
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--steps", type=int, default=64)
     ap.add_argument("--device", default="auto")
     ap.add_argument("--models", default="alexnet,resnet20")
     ap.add_argument("--json")
@@ -63,10 +75,16 @@ def main():
             model = models.build(name).to(dev)
             tr = train_throughput(model, x, y, bs, a.steps, dev)
             cap = capture_throughput(model, x, y, bs, a.steps, dev)
+            cap1 = capture_throughput(model, x, y, bs, a.steps, dev, check_every=1)
+            s64, s1 = syncs_per_batch(model, x, y, a.steps), syncs_per_batch(model, x, y, a.steps, 1)
             rows.append({"model": name, "batch_size": bs, "train_img_s": tr, "capture_samples_s": cap,
-                         "capture_over_train": cap / tr, "overhead_pct": 100 * (tr / cap - 1)})
+                         "capture_over_train": cap / tr, "overhead_pct": 100 * (tr / cap - 1),
+                         "capture_sync_each_batch_samples_s": cap1, "sync_each_batch_over_train": cap1 / tr,
+                         "host_syncs_per_batch": s64, "host_syncs_per_batch_check_every_1": s1})
             print(f"{device_name(dev)} {name} bs={bs}: train {tr:,.0f} img/s, capture {cap:,.0f} samples/s, "
-                  f"ratio {cap / tr:.2f} (overhead {100 * (tr / cap - 1):+.1f}%)")
+                  f"ratio {cap / tr:.2f} (overhead {100 * (tr / cap - 1):+.1f}%); syncing every batch "
+                  f"{cap1:,.0f} samples/s, ratio {cap1 / tr:.2f}; host syncs per batch "
+                  f"{s64:.3f} vs {s1:.0f}")
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"device": device_name(dev), "torch": torch.__version__, "rows": rows}, f, indent=1)

@@ -10,8 +10,10 @@ Each minibatch gradient is the one the optimizer would see: training loss, Batch
 mode with batch statistics; the BatchNorm running statistics are restored afterwards so capturing
 never changes the model. Per weight layer the gradients form an [n_batches, d] matrix; the noise
 eq 3 is that matrix minus its column mean, and the Shapiro-Wilk test is shift invariant, so the
-matrix is tested directly. Memory: layers are split into groups whose matrices fit `max_bytes`,
-and each group gets its own pass over the same minibatches (recomputed, not stored).
+matrix is tested directly. Memory: layers are split into groups whose matrices fit `max_bytes`
+(4 GB on the CPU, 40 % of free GPU memory), and each group gets its own pass over the same
+minibatches (recomputed, not stored). Non-finite gradients are flagged on the device and read back
+every `check_every` minibatches, so the loop never waits for the GPU.
 
 Per-sample gradients (for beta / sigma^3, eq 17-21) use torch.func (vmap of grad) in chunks and
 stream into `StreamingMoments`; BatchNorm is in eval mode there (a per-sample gradient with batch
@@ -80,13 +82,38 @@ def _group_layers(named, n_batches, max_bytes):
     return groups + ([cur] if cur else [])
 
 
+def auto_max_bytes(device) -> float:
+    """Memory budget for the gradient matrices: 4 GB on the CPU (a 24 GB box also runs the tests
+    next to them), 40 % of the free memory on a GPU (the rest is for Shapiro-Wilk's sort buffers)."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        return max(0.4 * free, 1e9)
+    return 4e9
+
+
+def _first_non_finite(flags, names, start, batch_size):
+    bad = torch.nonzero(~flags.cpu())[0].tolist()  # rows are batches, columns layers, in order
+    return NonFiniteGradientError(f"NaN/inf gradient in layer {names[bad[1]]!r} at minibatch {start + bad[0]} "
+                                  f"(batch_size={batch_size}); check the checkpoint and the data")
+
+
 def minibatch_gradients(model, loss_fn, images, labels, batch_size: int, n_batches: int, layers=None,
-                        seed: int = 0, max_bytes: float = 4e9, out_device=None, progress: bool = False):
-    """Yield ({layer: [n_batches, d] gradient matrix}) per layer group; see the module docstring."""
+                        seed: int = 0, max_bytes: float | None = None, out_device=None, progress: bool = False,
+                        check_every: int = 64):
+    """Yield ({layer: [n_batches, d] gradient matrix}) per layer group; see the module docstring.
+
+    max_bytes: budget for one group's matrices (None: `auto_max_bytes`). The finite check of every
+    gradient runs on the device and is read back once per `check_every` minibatches, not per
+    minibatch: a host-device sync per layer per batch stalls the GPU (issue 4's capture overhead).
+    """
     check_capture_args(batch_size, n_batches, images.shape[0])
+    if check_every < 1:
+        raise ValueError(f"check_every must be >= 1, got {check_every}")
     named = _layer_params(model, layers)
     dev = images.device
     out_device = out_device or dev
+    max_bytes = auto_max_bytes(out_device) if max_bytes is None else max_bytes
     buffers = {k: v.clone() for k, v in model.state_dict().items() if "running" in k or "num_batches" in k}
     was = model.training
     model.train()
@@ -95,7 +122,10 @@ def minibatch_gradients(model, loss_fn, images, labels, batch_size: int, n_batch
             gen = torch.Generator(device=dev).manual_seed(seed)
             idx = minibatch_indices(images.shape[0], batch_size, n_batches, gen, device=dev)
             mats = {name: torch.empty(n_batches, p.numel(), device=out_device) for name, p in group}
+            names = [name for name, _ in group]
             params = [p for _, p in group]
+            finite = torch.ones(n_batches, len(group), dtype=torch.bool, device=dev)
+            start = 0
             it = range(n_batches)
             if progress:
                 from tqdm.auto import tqdm
@@ -103,12 +133,14 @@ def minibatch_gradients(model, loss_fn, images, labels, batch_size: int, n_batch
             for b in it:
                 loss = loss_fn(model(images[idx[b]]), labels[idx[b]])
                 grads = torch.autograd.grad(loss, params)
-                for (name, _), g in zip(group, grads):
+                for j, (name, g) in enumerate(zip(names, grads)):
                     flat = g.reshape(-1)
-                    if not torch.isfinite(flat).all():
-                        raise NonFiniteGradientError(f"NaN/inf gradient in layer {name!r} at minibatch {b} "
-                                                     f"(batch_size={batch_size}); check the checkpoint")
+                    finite[b, j] = torch.isfinite(flat).all()  # stays on the device: no sync
                     mats[name][b] = flat.to(out_device)
+                if b + 1 - start == check_every or b + 1 == n_batches:
+                    if not bool(finite[start:b + 1].all()):  # the one sync per check_every batches
+                        raise _first_non_finite(finite[start:b + 1], names, start, batch_size)
+                    start = b + 1
             yield mats
     finally:
         model.load_state_dict({**model.state_dict(), **buffers})
@@ -116,7 +148,7 @@ def minibatch_gradients(model, loss_fn, images, labels, batch_size: int, n_batch
 
 
 def gaussianity_of_noise(model, loss_fn, images, labels, batch_size: int, n_batches: int, layers=None,
-                         seed: int = 0, alpha: float = 0.05, max_bytes: float = 4e9, keep=None,
+                         seed: int = 0, alpha: float = 0.05, max_bytes: float | None = None, keep=None,
                          progress: bool = False) -> tuple[pd.DataFrame, dict]:
     """Per-layer Gaussianity table of the minibatch gradient noise, plus timings and kept samples.
 

@@ -96,8 +96,41 @@ def test_nan_gradient_names_layer_and_batch(synth):
     m = models.build("alexnet")
     with torch.no_grad():
         m.classifier.weight[0, 0] = float("nan")
-    with pytest.raises(capture.NonFiniteGradientError, match="Layer"):
+    with pytest.raises(capture.NonFiniteGradientError, match="Layer 1.* minibatch 0 "):
         next(capture.minibatch_gradients(m, F.cross_entropy, x, y, 8, 5))
+
+
+@pytest.mark.parametrize("check_every", [1, 4, 64])
+def test_nan_in_one_minibatch_is_found_however_late_the_check(synth, check_every):
+    x, y, _ = synth
+    x = x.clone()
+    idx = capture.minibatch_indices(x.shape[0], 8, 10, torch.Generator().manual_seed(0))
+    x[idx[6, 3]] = float("nan")  # only minibatch 6 sees this image
+    m = models.build("alexnet")
+    with pytest.raises(capture.NonFiniteGradientError, match="'Layer 1' at minibatch 6 "):
+        next(capture.minibatch_gradients(m, F.cross_entropy, x, y, 8, 10, check_every=check_every))
+    with pytest.raises(ValueError, match="check_every"):
+        next(capture.minibatch_gradients(m, F.cross_entropy, x, y, 8, 10, check_every=0))
+
+
+def test_capture_loop_syncs_once_per_check_interval(synth):
+    """The GPU overhead of issue 4: no host-device sync per layer per minibatch (counted on the CPU)."""
+    from sgnlib.profiling import host_syncs
+    x, y, _ = synth
+    m = models.build("alexnet")  # 6 weight layers: the old loop synced 6 times per minibatch
+    for n_batches, check_every, groups in ((130, 64, 1), (20, 64, 1), (20, 5, 1)):
+        with host_syncs() as counts:
+            for _ in capture.minibatch_gradients(m, F.cross_entropy, x, y, 4, n_batches, check_every=check_every):
+                pass
+        assert sum(counts.values()) == groups * -(-n_batches // check_every), counts
+    # two layer groups: one sync per interval in each group's pass
+    with host_syncs() as counts:
+        mats = list(capture.minibatch_gradients(m, F.cross_entropy, x, y, 4, 20, max_bytes=20 * 4 * 300_000))
+    assert len(mats) > 1 and sum(counts.values()) == len(mats)
+
+
+def test_auto_memory_budget_cpu():
+    assert capture.auto_max_bytes("cpu") == 4e9
 
 
 def test_per_sample_moments_match_loop(synth):
