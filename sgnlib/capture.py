@@ -12,8 +12,9 @@ never changes the model. Per weight layer the gradients form an [n_batches, d] m
 eq 3 is that matrix minus its column mean, and the Shapiro-Wilk test is shift invariant, so the
 matrix is tested directly. Memory: layers are split into groups whose matrices fit `max_bytes`
 (4 GB on the CPU, 40 % of free GPU memory), and each group gets its own pass over the same
-minibatches (recomputed, not stored). Gradients are checked for NaN/inf in blocks of `check_every`
-minibatches with one read-back per block, so the loop does not wait for the GPU after every step.
+minibatches (recomputed, not stored). Each stored gradient row is summed on the device (NaN/inf
+propagate) and the sums are read back once per `check_every` minibatches, so the loop does not wait
+for the GPU after every step.
 
 Per-sample gradients (for beta / sigma^3, eq 17-21) use torch.func (vmap of grad) in chunks and
 stream into `StreamingMoments`; BatchNorm is in eval mode there (a per-sample gradient with batch
@@ -92,16 +93,18 @@ def auto_max_bytes(device) -> float:
     return 4e9
 
 
-def _check_finite(mats, names, start, stop, batch_size):
+def _check_finite(sums, mats, names, start, stop, batch_size):
     """Raise for the first minibatch in [start, stop) with a NaN/inf gradient, naming its first layer.
 
-    One reduction per layer over the rows just written and one read-back for all of them."""
-    ok = torch.stack([torch.isfinite(mats[n][start:stop]).all(dim=1) for n in names], 1)
-    if bool(ok.all()):
+    `sums[b, j]` is the sum of layer j's gradient at minibatch b: NaN/inf propagate into it, so one
+    read-back covers the whole block. A non-finite sum is confirmed on the stored row before raising
+    (a sum of finite values could in principle overflow)."""
+    if bool(torch.isfinite(sums[start:stop]).all()):
         return
-    row, col = torch.nonzero(~ok.cpu())[0].tolist()  # rows are minibatches, columns layers, in order
-    raise NonFiniteGradientError(f"NaN/inf gradient in layer {names[col]!r} at minibatch {start + row} "
-                                 f"(batch_size={batch_size}); check the checkpoint and the data")
+    for row, col in torch.nonzero(~torch.isfinite(sums[start:stop].cpu())).tolist():  # minibatch order
+        if not bool(torch.isfinite(mats[names[col]][start + row]).all()):
+            raise NonFiniteGradientError(f"NaN/inf gradient in layer {names[col]!r} at minibatch {start + row} "
+                                         f"(batch_size={batch_size}); check the checkpoint and the data")
 
 
 def minibatch_gradients(model, loss_fn, images, labels, batch_size: int, n_batches: int, layers=None,
@@ -110,8 +113,8 @@ def minibatch_gradients(model, loss_fn, images, labels, batch_size: int, n_batch
     """Yield ({layer: [n_batches, d] gradient matrix}) per layer group; see the module docstring.
 
     max_bytes: budget for one group's matrices (None: `auto_max_bytes`). Every gradient is checked
-    for NaN/inf, but in blocks of `check_every` minibatches with one read-back per block, not per
-    layer per minibatch: a host-device sync in the loop stalls the GPU (issue 4's capture overhead).
+    for NaN/inf through its sum, kept on the device and read back once per block of `check_every`
+    minibatches, not per layer per minibatch: a host-device sync in the loop stalls the GPU (issue 4).
     A NaN is reported at most `check_every` minibatches after it occurs, naming layer and minibatch.
     """
     check_capture_args(batch_size, n_batches, images.shape[0])
@@ -131,6 +134,7 @@ def minibatch_gradients(model, loss_fn, images, labels, batch_size: int, n_batch
             mats = {name: torch.empty(n_batches, p.numel(), device=out_device) for name, p in group}
             names = [name for name, _ in group]
             params = [p for _, p in group]
+            sums = torch.empty(n_batches, len(group), device=out_device)
             start = 0
             it = range(n_batches)
             if progress:
@@ -139,10 +143,12 @@ def minibatch_gradients(model, loss_fn, images, labels, batch_size: int, n_batch
             for b in it:
                 loss = loss_fn(model(images[idx[b]]), labels[idx[b]])
                 grads = torch.autograd.grad(loss, params)
-                for name, g in zip(names, grads):
-                    mats[name][b] = g.reshape(-1).to(out_device)
+                for j, (name, g) in enumerate(zip(names, grads)):
+                    row = mats[name][b]
+                    row.copy_(g.reshape(-1))
+                    torch.sum(row, dim=0, out=sums[b, j])  # stays on the device, no sync
                 if b + 1 - start == check_every or b + 1 == n_batches:
-                    _check_finite(mats, names, start, b + 1, batch_size)  # the one sync per check_every
+                    _check_finite(sums, mats, names, start, b + 1, batch_size)  # one sync per block
                     start = b + 1
             yield mats
     finally:

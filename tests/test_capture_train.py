@@ -144,3 +144,14 @@ def test_per_sample_moments_match_loop(synth):
     dg = gs - gs.mean(0)
     var = (dg ** 2).mean(0)
     torch.testing.assert_close(res["Layer 6"]["sigma2"], var, rtol=1e-4, atol=1e-12)
+
+
+def test_finite_check_confirms_on_the_stored_row():
+    big = torch.full((2, 4), 3e38)  # finite entries whose float32 sum overflows to inf
+    mats = {"Layer 1": torch.zeros(2, 3), "Layer 2": big}
+    sums = torch.stack([mats["Layer 1"].sum(1), big.sum(1)], 1)
+    assert not torch.isfinite(sums).all() and torch.isfinite(big).all()
+    capture._check_finite(sums, mats, ["Layer 1", "Layer 2"], 0, 2, 8)  # no false alarm
+    mats["Layer 2"][1, 2] = float("inf")
+    with pytest.raises(capture.NonFiniteGradientError, match="'Layer 2' at minibatch 1 "):
+        capture._check_finite(sums, mats, ["Layer 1", "Layer 2"], 0, 2, 8)
