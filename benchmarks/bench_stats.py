@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from scipy import stats
 
-from sgnlib.provenance import device_name
+from sgnlib.provenance import device_name, provenance
 from sgnlib.stats import shapiro_wilk
 
 ALEXNET_DIMS = 2_471_104
@@ -34,7 +34,9 @@ def main():
     ap.add_argument("--json")
     ap.add_argument("--skip-cpu", action="store_true")
     a = ap.parse_args()
-    out = {"cpu": [], "cuda": [], "cpu_device": device_name("cpu")}
+    dev = "cuda" if torch.cuda.is_available() else "cpu"
+    out = {**provenance(dev, {"source": "random normal columns (numpy seed 0 / torch)"}), "d": a.d,
+           "cpu": [], "cuda": [], "cpu_device": device_name("cpu")}
     rng = np.random.default_rng(0)
     if not a.skip_cpu:
         for n in (200, 600):

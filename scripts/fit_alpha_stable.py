@@ -8,7 +8,6 @@ per column), and writes data/results/<scale>/alpha_stable.csv with provenance. R
 already in the output are skipped.
 """
 import argparse
-import datetime as dt
 import sys
 import time
 from pathlib import Path
@@ -18,7 +17,7 @@ import scipy
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sgnlib.paths import RESULTS_DIR  # noqa: E402
-from sgnlib.provenance import append_rows, git_commit  # noqa: E402
+from sgnlib.provenance import append_rows, provenance  # noqa: E402
 from sgnlib.report import read_table  # noqa: E402
 from sgnlib.stats import fit_alpha_stable  # noqa: E402
 
@@ -47,10 +46,9 @@ def main():
         row = {"config_id": cid, "layer": layer, "dim": dim, "kind": first.kind, "batch_size": first.batch_size,
                "n_batches": first.n_batches, "model": first.model, "p": first.p,
                "alpha_mohammadi": first.alpha_mohammadi, **{f"mle_{k}": v for k, v in fit.items()},
-               "scipy_version": scipy.__version__, "git_commit": git_commit(),
-               "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+               "scipy_version": scipy.__version__,
+               **provenance("cpu", {"source": first.data_source, "sha256": first.data_sha256}),
                "source_table": f"data/results/{a.scale}/examples.csv.gz", "source_commit": first.git_commit,
-               "data_source": first.data_source, "data_sha256": first.data_sha256, "device": "cpu (fit)",
                "wall_s": time.perf_counter() - t0}
         append_rows(pd.DataFrame([row]), out)
         print(f"{layer} dim {dim} bs {first.batch_size}: alpha MLE {fit['alpha']:.2f} ({fit['backend']}), "

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import subprocess
 import sys
 import time
@@ -70,7 +71,7 @@ def main():
         for cmd in (["benchmarks/bench_stats.py", "--skip-cpu", "--json", str(out / "bench_stats.json")],
                     ["benchmarks/bench_capture.py", "--json", str(out / "bench_capture.json")]):
             r = subprocess.run([sys.executable, *cmd], cwd=REPO, capture_output=True, text=True,
-                               env={**__import__("os").environ, "PYTHONPATH": str(REPO)})
+                               env={**os.environ, "PYTHONPATH": str(REPO)})
             log(r.stdout.strip() + ("\n" + r.stderr[-2000:] if r.returncode else ""))
         manifest["stages"].append({"stage": "benchmarks", "s": time.perf_counter() - t})
         for name in ("bench_stats.json", "bench_capture.json"):

@@ -1,9 +1,9 @@
 """Count host-device synchronisations: the operations that make the CPU wait for the GPU.
 
-A GPU loop runs at full speed only while the CPU queues work ahead of the device; every
-`.item()`, `bool(tensor)`, `nonzero`, boolean-mask indexing, or copy to the host drains that queue. `host_syncs` records
-those operations through a TorchDispatchMode, so the count is the same on the CPU (where nothing
-actually waits) and on the GPU: a CPU test can guarantee a GPU loop never stalls.
+A GPU loop runs at full speed only while the CPU queues work ahead of the device; every `.item()`,
+`bool(tensor)`, `nonzero`, boolean-mask indexing or copy to the host drains that queue. `host_syncs`
+records those operations through a TorchDispatchMode, so the count is the same on the CPU (where
+nothing actually waits) and on the GPU: a CPU test can guarantee a GPU loop never stalls.
 """
 from __future__ import annotations
 
