@@ -6,19 +6,25 @@ of a shuffled pass over the training set, drawn without replacement within a pas
 mixes two passes). The shuffles come from a seeded torch.Generator, so a (seed, batch size, number
 of batches) triple always gives the same minibatches.
 
-Each minibatch gradient is the one the optimizer would see: training loss, BatchNorm in training
-mode with batch statistics; the BatchNorm running statistics are restored afterwards so capturing
-never changes the model. Per weight layer the gradients form an [n_batches, d] matrix; the noise
-eq 3 is that matrix minus its column mean, and the Shapiro-Wilk test is shift invariant, so the
-matrix is tested directly. Memory: layers are split into groups whose matrices fit `max_bytes`
-(4 GB on the CPU, 40 % of free GPU memory), and each group gets its own pass over the same
-minibatches (recomputed, not stored). Each stored gradient row is summed on the device (NaN/inf
-propagate) and the sums are read back once per `check_every` minibatches, so the loop does not wait
-for the GPU after every step.
+Each minibatch gradient is the one the optimizer would see (eq 2). Modes: every submodule's
+`training` flag is saved and restored individually. If the model's root is in train mode the modes
+are used as the user set them (a frozen BatchNorm in eval mode uses its running statistics, a
+Dropout left in eval mode stays off); if the root is in eval mode (e.g. after evaluation) the whole
+model is switched to train mode for the capture (BatchNorm uses batch statistics). The BatchNorm
+running statistics and num_batches_tracked are restored afterwards, so capturing never changes the
+model. Weight layers: `models.weight_layers` (Conv1d/2d/3d, ConvTranspose, Linear weights).
+
+Per weight layer the gradients form an [n_batches, d] matrix; the noise eq 3 is that matrix minus
+its column mean, and the Shapiro-Wilk test is shift invariant, so the matrix is tested directly.
+Memory: layers are split into groups whose matrices fit `max_bytes` (4 GB on the CPU, 40 % of free
+GPU memory), and each group gets its own pass over the same minibatches (recomputed, not stored).
+Each stored gradient row is summed on the device (NaN/inf propagate) and the sums are read back
+once per `check_every` minibatches, so the loop does not wait for the GPU after every step.
 
 Per-sample gradients (for beta / sigma^3, eq 17-21) use torch.func (vmap of grad) in chunks and
-stream into `StreamingMoments`; BatchNorm is in eval mode there (a per-sample gradient with batch
-statistics is not defined), which we state wherever those numbers appear.
+stream into `StreamingMoments`; the whole model is in eval mode there (a per-sample gradient with
+batch statistics is not defined), which we state wherever those numbers appear; every module's flag
+is restored afterwards.
 """
 from __future__ import annotations
 
@@ -60,15 +66,17 @@ def check_capture_args(batch_size: int, n_batches: int, n_data: int | None = Non
 
 def _layer_params(model, layers):
     from .models import weight_layers
-    named = weight_layers(model)
-    if layers is None:
-        return named
-    wanted = list(layers)
-    lookup = dict(named)
-    missing = [l for l in wanted if l not in lookup]
-    if missing:
-        raise ValueError(f"unknown layers {missing}; this model has {[n for n, _ in named]}")
-    return [(l, lookup[l]) for l in wanted]
+    return weight_layers(model, layers)
+
+
+def _save_modes(model):
+    """Every submodule's own `training` flag (model.train(flag) would overwrite them all)."""
+    return [(m, m.training) for m in model.modules()]
+
+
+def _restore_modes(saved):
+    for m, flag in saved:
+        m.training = flag
 
 
 def _group_layers(named, n_batches, max_bytes):
@@ -125,8 +133,9 @@ def minibatch_gradients(model, loss_fn, images, labels, batch_size: int, n_batch
     out_device = out_device or dev
     max_bytes = auto_max_bytes(out_device) if max_bytes is None else max_bytes
     buffers = {k: v.clone() for k, v in model.state_dict().items() if "running" in k or "num_batches" in k}
-    was = model.training
-    model.train()
+    modes = _save_modes(model)
+    if not model.training:  # e.g. after evaluation: train mode throughout; else the user's modes
+        model.train()
     try:
         for group in _group_layers(named, n_batches, max_bytes):
             gen = torch.Generator(device=dev).manual_seed(seed)
@@ -153,7 +162,7 @@ def minibatch_gradients(model, loss_fn, images, labels, batch_size: int, n_batch
             yield mats
     finally:
         model.load_state_dict({**model.state_dict(), **buffers})
-        model.train(was)
+        _restore_modes(modes)
 
 
 def gaussianity_of_noise(model, loss_fn, images, labels, batch_size: int, n_batches: int, layers=None,
@@ -194,8 +203,12 @@ def probe(model, loss_fn, images, labels, batch_size: int = 128, n_batches: int 
           alpha: float = 0.05, seed: int = 0) -> pd.DataFrame:
     """Run the paper's Gaussianity test on ANY model, loss and data tensors.
 
-    Returns one row per weight layer (Conv/Linear weights in forward order unless `layers` names
-    them): % Gaussian under the paper's rule, the strict rule, after BH-FDR, % degenerate.
+    Returns one row per weight layer (Conv1d/2d/3d, ConvTranspose and Linear weights in forward
+    order unless `layers` names them; other weight matrices are warned about, or raise if named):
+    % Gaussian under the paper's rule, the strict rule, after BH-FDR, % degenerate (eq 15-16).
+    Modes: a train-mode model is used as set (frozen BatchNorm keeps its running statistics); an
+    eval-mode model is switched to train mode for the capture. Every module's flag and the
+    BatchNorm running statistics are restored afterwards.
     """
     table, _ = gaussianity_of_noise(model, loss_fn, images, labels, batch_size, n_batches, layers, seed, alpha)
     return table
@@ -205,10 +218,10 @@ def per_sample_moments(model, images, labels, n_samples: int = 1000, chunk: int 
                        seed: int = 0, batch_size: int | None = None) -> dict:
     """beta/sigma^3 etc. per weight dimension from per-sample gradients of `n_samples` images.
 
-    Eval-mode BatchNorm (running statistics). Two passes over the same per-sample gradients: their
-    exact mean, then the centred powers. Dimensions whose per-sample gradients are all equal (dead
-    units) have sigma = 0 and come back as NaN ratios (point masses). Returns
-    {layer: StreamingMoments.result()}.
+    Whole model in eval mode (BatchNorm running statistics), each module's flag restored after.
+    Two passes over the same per-sample gradients: their exact mean, then the centred powers.
+    Dimensions whose per-sample gradients are all equal (dead units) have sigma = 0 and come back
+    as NaN ratios (point masses). Returns {layer: StreamingMoments.result()}.
     """
     from torch.func import functional_call, grad, vmap
     named = _layer_params(model, layers)
@@ -216,7 +229,7 @@ def per_sample_moments(model, images, labels, n_samples: int = 1000, chunk: int 
     gen = torch.Generator(device=dev).manual_seed(seed)
     pick = torch.randperm(images.shape[0], generator=gen, device=dev)[:n_samples]
     x_all, y_all = images[pick], labels[pick]
-    was = model.training
+    modes = _save_modes(model)
     model.eval()
     try:
         params = {k: v.detach() for k, v in model.named_parameters()}
@@ -246,5 +259,5 @@ def per_sample_moments(model, images, labels, n_samples: int = 1000, chunk: int 
             for k in keys:
                 accs[k].update(gs[k])
     finally:
-        model.train(was)
+        _restore_modes(modes)
     return {name: accs[k].result(batch_size) for (name, _), k in zip(named, keys)}

@@ -2,8 +2,9 @@
 
 `load_cifar10` finds CIFAR-10 in one of two formats -- the official release read through
 torchvision, or the JPEG mirror shipped beside this project in ``../shared/data`` -- decodes it
-once into a uint8 cache keyed by the source file's sha256, and returns normalized float32
-images on the requested device plus an ``info`` dict that travels into every result's provenance.
+once into a uint8 cache keyed by the source file's sha256 (checksummed; rebuilt with a warning if
+bad), and returns normalized float32 images on the requested device plus an ``info`` dict that
+travels into every result's provenance. `identify` names the data without decoding it.
 
 `augment` is the paper's crop+flip augmentation done on the tensor's own device, reproducible
 from a ``torch.Generator``.
@@ -14,6 +15,7 @@ import hashlib
 import io
 import os
 import time
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -33,8 +35,28 @@ TORCHVISION_DIR = "cifar-10-batches-py"
 TORCHVISION_FILES = {"train": [f"data_batch_{i}" for i in range(1, 6)], "test": ["test_batch"]}
 
 
+N_PER_CLASS = {"synthetic": 20, "train": 5000, "test": 1000}
+_SHA_CACHE: dict = {}  # ((path, size, mtime_ns), ...) -> sha256, so one process hashes a file once
+
+
 class DataNotFoundError(FileNotFoundError):
     """Raised when no CIFAR-10 copy is found; the message names the ways to provide one."""
+
+
+def _sha_cached(paths) -> str:
+    """`sha256_of(paths)`, memoized per (path, size, mtime) for this process."""
+    paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    key = tuple((str(Path(p).resolve()), st.st_size, st.st_mtime_ns) for p in paths for st in [os.stat(p)])
+    if key not in _SHA_CACHE:
+        _SHA_CACHE[key] = sha256_of(paths)
+    return _SHA_CACHE[key]
+
+
+def _content_sha(images: np.ndarray, labels: np.ndarray) -> str:
+    """sha256 of the arrays' bytes: the checksum stored in the cache and synthetic data's identity."""
+    h = hashlib.sha256(np.ascontiguousarray(images).tobytes())
+    h.update(np.ascontiguousarray(labels).tobytes())
+    return h.hexdigest()
 
 
 def sha256_of(paths) -> str:
@@ -48,12 +70,9 @@ def sha256_of(paths) -> str:
 
 
 def _candidate_folders() -> list[tuple[str, Path]]:
-    folders = []
-    if os.environ.get("SGN_DATA"):
-        folders.append(("SGN_DATA", Path(os.environ["SGN_DATA"]).expanduser()))
-    folders.append(("data/cifar10", REPO_ROOT / "data" / "cifar10"))
-    folders.append(("../shared/data", REPO_ROOT.parent / "shared" / "data"))
-    return folders
+    """Default folders searched when neither root= nor $SGN_DATA is given."""
+    return [("data/cifar10", REPO_ROOT / "data" / "cifar10"),
+            ("../shared/data", REPO_ROOT.parent / "shared" / "data")]
 
 
 def _find_in(folder: Path, split: str):
@@ -73,6 +92,23 @@ def _not_found_message(split: str) -> str:
             f"which allows it) to fetch the official archive through torchvision.")
 
 
+def _from_sgn_data(value: str, split: str, source: str):
+    """Resolve through $SGN_DATA alone; a missing, empty or data-less folder is an error."""
+    folder, zip_name = Path(value).expanduser(), MIRROR_ZIP.format(split=split)
+    found = _find_in(folder, split) if value.strip() else None
+    if found and source in ("auto", found[0]):
+        return found
+    if not value.strip():
+        problem = "is set but empty"
+    elif not folder.is_dir():
+        problem = f"is set but {folder} does not exist"
+    else:
+        problem = (f"holds a {found[0]} copy, not the requested {source}" if found else
+                   f"is set but {folder} holds neither {TORCHVISION_DIR}/ ({split} files) nor {zip_name}")
+    raise DataNotFoundError(f"SGN_DATA={value!r} {problem}; unset it or point it at a folder holding "
+                            f"{TORCHVISION_DIR}/ or {zip_name}")
+
+
 def resolve_source(split: str = "train", source: str = "auto", root=None, download: bool = False):
     """Decide where CIFAR-10 comes from, without decoding anything: returns (source, path)."""
     if split not in SPLITS:
@@ -88,6 +124,8 @@ def resolve_source(split: str = "train", source: str = "auto", root=None, downlo
         if source == "torchvision" and download:
             return "torchvision", Path(root)
         raise DataNotFoundError(_not_found_message(split) + f" (looked in root={root})")
+    if "SGN_DATA" in os.environ:  # explicit: only this folder, never a silent fallback
+        return _from_sgn_data(os.environ["SGN_DATA"], split, source)
     for _, folder in _candidate_folders():
         found = _find_in(folder, split)
         if found and source in ("auto", found[0]):
@@ -152,33 +190,84 @@ def _atomic_save_npz(path: Path, **arrays):
             tmp.unlink()
 
 
-def load_uint8(split="train", source="auto", root=None, download=False):
-    """CIFAR-10 as uint8 [N,32,32,3] + int64 labels + info, through the sha-keyed cache."""
+def _read_cache(cache: Path):
+    """(images, labels) from a valid cache file, else ValueError saying what is wrong with it."""
+    try:
+        with np.load(cache, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in ("images", "labels", "checksum") if k in z.files}
+    except Exception as e:  # BadZipFile, EOFError, OSError, zlib errors, pickled data, ...
+        raise ValueError(f"is unreadable ({type(e).__name__}: {e})") from e
+    if len(arrays) < 3:
+        raise ValueError(f"lacks {sorted({'images', 'labels', 'checksum'} - set(arrays))} (old format?)")
+    images, labels = arrays["images"], arrays["labels"]
+    if images.dtype != np.uint8 or images.shape[1:] != (32, 32, 3) or images.ndim != 4:
+        raise ValueError(f"holds images {images.dtype}{list(images.shape)}, expected uint8[N,32,32,3]")
+    if labels.dtype != np.int64 or labels.shape != images.shape[:1]:
+        raise ValueError(f"holds labels {labels.dtype}{list(labels.shape)}, expected int64[{len(images)}]")
+    if str(arrays["checksum"]) != _content_sha(images, labels):
+        raise ValueError("fails its checksum")
+    return images, labels
+
+
+def _locate(split, source, root, download):
+    """(source, path, files) with the files present, fetching through torchvision if asked to."""
     src, path = resolve_source(split, source, root, download)
-    info = {"source": src, "split": split}
     if src == "synthetic":
-        images, labels = _synthetic(split)
-        info.update(path=None, sha256=None, decode_s=0.0, from_cache=False)
-        return images, labels, info
+        return src, None, None
     if src == "torchvision" and not (Path(path) / TORCHVISION_DIR).is_dir():
         _decode_torchvision(path, split, download=True)  # explicit download requested by the caller
     files = path if src == "jpeg-mirror" else [Path(path) / TORCHVISION_DIR / f for f in TORCHVISION_FILES[split]]
-    sha = sha256_of(files)
-    info.update(path=str(path), sha256=sha)
+    return src, path, files
+
+
+def identify(split="train", source="auto", root=None, download=None) -> dict:
+    """{source, sha256, path, n_per_class} of the data `load_cifar10` would use, without decoding."""
+    if download is None:
+        download = os.environ.get("SGN_ALLOW_DOWNLOAD") == "1"
+    src, path, files = _locate(split, source, root, download)
+    synth = src == "synthetic"
+    return {"source": src, "sha256": _content_sha(*_synthetic(split)) if synth else _sha_cached(files),
+            "path": None if synth else str(path), "n_per_class": N_PER_CLASS["synthetic" if synth else split]}
+
+
+def n_train_images(source: str, subset: int | None) -> int:
+    """Training images a configuration sees: 10 * min(subset, n_per_class), or 10 * n_per_class."""
+    if source not in SOURCES:
+        raise ValueError(f"unknown source {source!r}; choose one of {SOURCES}")
+    n = N_PER_CLASS["synthetic" if source == "synthetic" else "train"]
+    if subset is not None and int(subset) <= 0:
+        raise ValueError(f"subset must be a positive number of images per class, got {subset}")
+    return 10 * (n if subset is None else min(int(subset), n))
+
+
+def load_uint8(split="train", source="auto", root=None, download=False):
+    """CIFAR-10 as uint8 [N,32,32,3] + int64 labels + info, through the sha-keyed, self-checking cache."""
+    src, path, files = _locate(split, source, root, download)
+    info = {"source": src, "split": split}
+    if src == "synthetic":
+        images, labels = _synthetic(split)
+        info.update(path=None, sha256=_content_sha(images, labels), decode_s=0.0, from_cache=False,
+                    cache_rebuilt=None)
+        return images, labels, info
+    sha = _sha_cached(files)
+    info.update(path=str(path), sha256=sha, cache_rebuilt=None)
     cache = cache_dir() / f"cifar10-{src}-{split}-{sha[:16]}.npz"
     t0 = time.perf_counter()
     if cache.is_file():
-        with np.load(cache) as z:
-            images, labels = z["images"], z["labels"]
-        info.update(from_cache=True, load_s=time.perf_counter() - t0)
-    else:
-        if src == "jpeg-mirror":
-            images, labels = _decode_mirror(Path(path), split)
-        else:
-            images, labels = _decode_torchvision(path, split, download=False)
-        _atomic_save_npz(cache, images=images, labels=labels)
-        info.update(from_cache=False, decode_s=time.perf_counter() - t0)
-    info["cache"] = str(cache)
+        try:
+            images, labels = _read_cache(cache)
+            info.update(from_cache=True, load_s=time.perf_counter() - t0, cache=str(cache))
+            return images, labels, info
+        except ValueError as e:
+            reason = " ".join(str(e).split())  # one line
+            warnings.warn(f"sgn-book: cache {cache} {reason}; deleting it and decoding again",
+                          RuntimeWarning, stacklevel=2)
+            cache.unlink(missing_ok=True)
+            info["cache_rebuilt"] = reason
+    images, labels = (_decode_mirror(Path(path), split) if src == "jpeg-mirror"
+                      else _decode_torchvision(path, split, download=False))
+    _atomic_save_npz(cache, images=images, labels=labels, checksum=np.array(_content_sha(images, labels)))
+    info.update(from_cache=False, decode_s=time.perf_counter() - t0, cache=str(cache))
     return images, labels, info
 
 

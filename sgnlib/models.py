@@ -1,9 +1,14 @@
 """The paper's four networks: AlexNet, AlexNet-BN, ResNet-20 and ResNet-56 for CIFAR-10.
 
 `build(name)` makes one; `weight_layers(model)` lists its weight tensors under the names used in
-the paper's Tables 1-4, in forward order.
+the paper's Tables 1-4, in forward order. Any other model: the weights of every convolution
+(`_ConvNd`: Conv1d/2d/3d, ConvTranspose1d/2d/3d) and `nn.Linear`, named "Layer 1".. in module order;
+other weight matrices (Embedding, Bilinear, RNN, attention in-projections, raw parameters) are
+never dropped silently: warned about, or a ValueError when asked for by name.
 """
 from __future__ import annotations
+
+import warnings
 
 import torch
 import torch.nn as nn
@@ -114,13 +119,55 @@ def build(name: str) -> nn.Module:
             "resnet20": lambda: CifarResNet(3), "resnet56": lambda: CifarResNet(9)}[name]()
 
 
-def weight_layers(model: nn.Module) -> list[tuple[str, nn.Parameter]]:
-    """[(paper layer name, weight parameter)] in forward order, as in Tables 1-4."""
+SUPPORTED = (nn.modules.conv._ConvNd, nn.Linear)
+SUPPORTED_TEXT = "nn.Conv1d/2d/3d, nn.ConvTranspose1d/2d/3d and nn.Linear weights"
+
+
+def weight_layers(model: nn.Module, layers=None) -> list[tuple[str, nn.Parameter]]:
+    """[(paper layer name, weight parameter)] in forward order, as in Tables 1-4.
+
+    layers: names to select, in the given order. A parameterized module with a weight matrix of an
+    unsupported type is warned about (one line) when `layers` is None and raises a ValueError naming
+    it when requested by its module name. A model without any supported weight raises a ValueError.
+    """
     inner = getattr(model, "_orig_mod", model)  # torch.compile wrapper
     if hasattr(inner, "paper_layers"):
-        return inner.paper_layers()
-    mods = [m for m in inner.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
-    return [(f"Layer {i + 1}", m.weight) for i, m in enumerate(mods)]
+        named = inner.paper_layers()
+    else:
+        mods = [m for m in inner.modules() if isinstance(m, SUPPORTED) and isinstance(m.weight, nn.Parameter)]
+        named = [(f"Layer {i + 1}", m.weight) for i, m in enumerate(mods)]
+    skipped = unsupported_modules(inner, named)
+    kind = type(inner).__name__
+    if not named:
+        extra = f"; it has {_describe(skipped)}" if skipped else ""
+        raise ValueError(f"{kind} has no weight layer to capture: supported are {SUPPORTED_TEXT}{extra}")
+    if layers is None:
+        if skipped:
+            warnings.warn(f"{kind}: skipping the weights of unsupported modules {_describe(skipped)}; "
+                          f"only {SUPPORTED_TEXT} are captured", stacklevel=2)
+        return named
+    wanted, lookup = list(layers), dict(named)
+    if not wanted:
+        raise ValueError(f"layers is empty; this model has {[n for n, _ in named]}")
+    bad = [(n, t) for n, t in skipped if n in wanted]
+    if bad:
+        raise ValueError(f"unsupported layers {_describe(bad)}: only {SUPPORTED_TEXT} can be captured")
+    missing = [l for l in wanted if l not in lookup]
+    if missing:
+        raise ValueError(f"unknown layers {missing}; this model has {[n for n, _ in named]}")
+    return [(l, lookup[l]) for l in wanted]
+
+
+def unsupported_modules(model: nn.Module, named) -> list[tuple[str, str]]:
+    """[(module name, type name)] of modules owning a parameter of 2+ dims that `named` leaves out
+    (biases and normalization scales are vectors and do not count)."""
+    kept = {id(p) for _, p in named}
+    return [(name or "<root>", type(m).__name__) for name, m in model.named_modules()
+            if any(p.dim() >= 2 and id(p) not in kept for p in m.parameters(recurse=False))]
+
+
+def _describe(mods) -> str:
+    return ", ".join(f"{n!r} ({t})" for n, t in mods)
 
 
 def check_model_name(name: str) -> str:

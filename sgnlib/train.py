@@ -59,16 +59,37 @@ def save_checkpoint(path: Path, payload: dict) -> None:
             tmp.unlink()
 
 
-def load_checkpoint(path, device="cpu") -> dict:
-    """Load a checkpoint written by `train` (weights_only: no code is unpickled)."""
+class CheckpointError(ValueError):
+    """A checkpoint that is unreadable or belongs to another run; the message says what to do."""
+
+
+def load_checkpoint(path, device="cpu", expect: dict | None = None) -> dict:
+    """Load a checkpoint written by `train` (weights_only: no code is unpickled).
+
+    expect: fields the checkpoint must carry (model, seed, epoch, data_sha256, recipe); a mismatch
+    is a one-line CheckpointError, so weights of another run are never used under this run's name.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} does not exist; train the model first (sgnlib.train.train)")
-    return torch.load(path, map_location=device, weights_only=True)
+    try:
+        ck = torch.load(path, map_location=device, weights_only=True)
+    except Exception as e:  # truncated file, garbage, wrong format
+        raise CheckpointError(f"checkpoint {path} is unreadable ({type(e).__name__}: {str(e).splitlines()[0][:120]}); "
+                              f"delete it and rerun to retrain") from None
+    for key, want in (expect or {}).items():
+        have = ck.get(key)
+        if key == "recipe" and isinstance(want, Recipe):
+            want = dataclasses.asdict(want)
+            have = {**have, "milestones": tuple(have["milestones"])} if isinstance(have, dict) else have
+        if have != want:
+            raise CheckpointError(f"checkpoint {path} has {key}={have!r} but this run expects {want!r}; it belongs to "
+                                  f"another run: move it away or point --checkpoints elsewhere")
+    return ck
 
 
-def model_from_checkpoint(path, device="cpu") -> tuple[torch.nn.Module, dict]:
-    ck = load_checkpoint(path, device)
+def model_from_checkpoint(path, device="cpu", expect: dict | None = None) -> tuple[torch.nn.Module, dict]:
+    ck = load_checkpoint(path, device, expect)
     model = models.build(ck["model"]).to(device)
     model.load_state_dict(ck["state_dict"])
     return model, ck
@@ -88,9 +109,21 @@ def evaluate(model, images, labels, batch_size: int = 1000) -> tuple[float, floa
     return loss / images.shape[0], correct / images.shape[0]
 
 
-def _latest(folder, model_name, seed):
-    found = sorted(Path(folder).glob(f"{model_name}-seed{seed}-epoch*.pt")) if folder else []
-    return found[-1] if found else None
+def existing_checkpoints(folder, model_name, seed) -> dict[int, Path]:
+    """{epoch: path} of the checkpoints of one run in `folder`."""
+    if folder is None or not Path(folder).is_dir():
+        return {}
+    return {int(p.stem.rsplit("epoch", 1)[1]): p for p in Path(folder).glob(f"{model_name}-seed{seed}-epoch*.pt")}
+
+
+def _resume_point(existing: dict, wanted: set, final: int):
+    """The checkpoint to continue from: all wanted present -> the final one; else the newest one
+    before the first missing wanted epoch (a missing intermediate checkpoint is re-created)."""
+    missing = sorted(e for e in wanted if e not in existing)
+    if not missing:
+        return final, existing[final]
+    before = [e for e in existing if e < missing[0]]
+    return (max(before), existing[max(before)]) if before else (0, None)
 
 
 def train(model_name: str, train_data, test_data=None, recipe: Recipe | None = None, seed: int = 0,
@@ -115,21 +148,28 @@ def train(model_name: str, train_data, test_data=None, recipe: Recipe | None = N
                           weight_decay=recipe.weight_decay)
     gen = torch.Generator(device=device).manual_seed(seed)
     history, start = [], 0
-    last = _latest(checkpoint_dir, model_name, seed)
-    if last is not None:
-        ck = load_checkpoint(last, device)
-        if ck.get("optimizer") is not None and ck["epoch"] < recipe.epochs:
+    wanted = set(int(e) for e in checkpoint_epochs) | {recipe.epochs}
+    expect = {"model": model_name, "seed": seed, "recipe": recipe}
+    if data_info is not None:
+        expect["data_sha256"] = data_info.get("sha256")
+    existing = existing_checkpoints(checkpoint_dir, model_name, seed)
+    at, last = _resume_point(existing, wanted, recipe.epochs)
+    while last is not None:
+        ck = load_checkpoint(last, device, expect)
+        if at == recipe.epochs:
+            model.load_state_dict(ck["state_dict"])
+            return {"model": model, "history": ck.get("history", []), "resumed_from": str(last),
+                    "checkpoints": [str(existing[e]) for e in sorted(existing)]}
+        if ck.get("optimizer") is not None:
             model.load_state_dict(ck["state_dict"])
             opt.load_state_dict(ck["optimizer"])
             gen.set_state(ck["generator"].cpu())
             history, start = list(ck.get("history", [])), ck["epoch"]
-        elif ck["epoch"] >= recipe.epochs:
-            model.load_state_dict(ck["state_dict"])
-            return {"model": model, "history": ck.get("history", []), "resumed_from": str(last),
-                    "checkpoints": sorted(str(p) for p in Path(checkpoint_dir).glob(f"{model_name}-seed{seed}-epoch*.pt"))}
+            break
+        earlier = [e for e in existing if e < at]  # no optimizer state saved: go further back
+        at, last = (max(earlier), existing[max(earlier)]) if earlier else (0, None)
     step_fn = torch.compile(model) if compile else model
     n = images.shape[0]
-    wanted = set(int(e) for e in checkpoint_epochs) | {recipe.epochs}
     bar = range(start, recipe.epochs)
     if progress:
         from tqdm.auto import tqdm

@@ -1,3 +1,6 @@
+import os
+import re
+import warnings
 import zipfile
 
 import numpy as np
@@ -16,8 +19,8 @@ def test_synthetic_is_named_and_shaped():
 
 
 def test_auto_never_picks_synthetic(tmp_path, monkeypatch):
-    monkeypatch.setenv("SGN_DATA", str(tmp_path))
-    monkeypatch.setattr(data, "_candidate_folders", lambda: [("SGN_DATA", tmp_path)])
+    monkeypatch.delenv("SGN_DATA", raising=False)
+    monkeypatch.setattr(data, "_candidate_folders", lambda: [("data/cifar10", tmp_path)])
     with pytest.raises(data.DataNotFoundError) as e:
         data.load_cifar10("train")
     msg = str(e.value)
@@ -138,7 +141,121 @@ def test_torchvision_format_is_found_and_named(tmp_path, monkeypatch):
 def test_download_only_when_allowed(tmp_path, monkeypatch):
     monkeypatch.setattr(data, "_candidate_folders", lambda: [])
     monkeypatch.delenv("SGN_ALLOW_DOWNLOAD", raising=False)
+    monkeypatch.delenv("SGN_DATA", raising=False)
     with pytest.raises(data.DataNotFoundError):
         data.resolve_source("train")
     src, path = data.resolve_source("train", download=True)
     assert src == "torchvision" and path.name == "cifar10"
+
+
+@pytest.fixture
+def mirror(tmp_path, monkeypatch):
+    """A 30-image fake JPEG mirror in tmp_path, an empty cache, and no $SGN_DATA."""
+    monkeypatch.setenv("SGN_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("SGN_DATA", raising=False)
+    _write_mirror(tmp_path, "train")
+    return tmp_path
+
+
+def _spoil(cache, how, images, labels):
+    if how == "truncated":
+        cache.write_bytes(cache.read_bytes()[: cache.stat().st_size // 2])
+    elif how == "empty":
+        cache.write_bytes(b"")
+    elif how == "garbage":
+        cache.write_bytes(os.urandom(4096))
+    elif how == "wrong_checksum":  # content changed, checksum kept: only the checksum can notice
+        with np.load(cache) as z:
+            checksum = z["checksum"]
+        bad = images.copy()
+        bad[0, 0, 0, 0] ^= 1
+        np.savez(cache, images=bad, labels=labels, checksum=checksum)
+    elif how == "old_format":
+        np.savez(cache, images=images, labels=labels)
+    elif how == "wrong_dtype":
+        np.savez(cache, images=images.astype(np.float32), labels=labels, checksum=np.array("0" * 64))
+
+
+@pytest.mark.parametrize("how", ["truncated", "empty", "garbage", "wrong_checksum", "old_format", "wrong_dtype"])
+def test_bad_cache_is_rebuilt_with_a_warning_naming_it(mirror, how):
+    images, labels, info = data.load_uint8("train", root=mirror)
+    assert not info["from_cache"] and info["cache_rebuilt"] is None
+    cache = data.Path(info["cache"])
+    _spoil(cache, how, images, labels)
+    with pytest.warns(RuntimeWarning, match=re.escape(str(cache))) as rec:
+        images2, labels2, info2 = data.load_uint8("train", root=mirror)
+    [w] = [w for w in rec if issubclass(w.category, RuntimeWarning)]
+    assert "\n" not in str(w.message) and "decoding again" in str(w.message)
+    assert info2["cache_rebuilt"] and not info2["from_cache"]
+    assert np.array_equal(images, images2) and np.array_equal(labels, labels2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        images3, _, info3 = data.load_uint8("train", root=mirror)  # the rewritten cache is valid
+    assert info3["from_cache"] and info3["cache_rebuilt"] is None and np.array_equal(images, images3)
+    assert not list(cache.parent.glob("*.tmp*"))
+
+
+@pytest.mark.parametrize("value, says", [("missing", "does not exist"), ("", "empty"), ("nodata", "holds neither")])
+def test_bad_sgn_data_is_an_error_not_a_fallback(tmp_path, monkeypatch, value, says):
+    (tmp_path / "nodata").mkdir()
+    _write_mirror(tmp_path, "train")  # a valid copy elsewhere must not be picked silently
+    monkeypatch.setattr(data, "_candidate_folders", lambda: [("data/cifar10", tmp_path)])
+    monkeypatch.setenv("SGN_DATA", str(tmp_path / value) if value else "")
+    for call in (lambda: data.resolve_source("train", download=True), lambda: data.identify("train")):
+        with pytest.raises(data.DataNotFoundError) as e:
+            call()
+        msg = str(e.value)
+        assert "SGN_DATA" in msg and says in msg and "cifar10-jpeg-train.zip" in msg and "\n" not in msg
+    assert data.resolve_source("train", root=tmp_path)[0] == "jpeg-mirror"  # root= still wins
+
+
+def test_sgn_data_with_a_mirror_is_used(mirror, monkeypatch):
+    monkeypatch.setenv("SGN_DATA", str(mirror))
+    assert data.resolve_source("train") == ("jpeg-mirror", mirror / "cifar10-jpeg-train.zip")
+    with pytest.raises(data.DataNotFoundError, match="SGN_DATA.*holds a jpeg-mirror copy"):
+        data.resolve_source("train", source="torchvision")
+
+
+def test_identify_matches_load_without_decoding(mirror, monkeypatch):
+    monkeypatch.setattr(data, "_SHA_CACHE", {})
+    _, _, info = data.load_uint8("train", root=mirror)
+
+    def no_decode(*a, **k):
+        raise AssertionError("identify must not decode")
+    monkeypatch.setattr(data, "_decode_mirror", no_decode)
+    monkeypatch.setattr(data, "_decode_torchvision", no_decode)
+    ident = data.identify("train", root=mirror)
+    assert ident == {"source": "jpeg-mirror", "sha256": info["sha256"], "path": info["path"], "n_per_class": 5000}
+    assert ident["sha256"] == data.sha256_of(mirror / "cifar10-jpeg-train.zip")
+
+
+def test_identify_hashes_a_file_once_per_version(mirror, monkeypatch):
+    monkeypatch.setattr(data, "_SHA_CACHE", {})
+    calls = []
+    real = data.sha256_of
+    monkeypatch.setattr(data, "sha256_of", lambda p: calls.append(p) or real(p))
+    first = data.identify("train", root=mirror)["sha256"]
+    assert data.identify("train", root=mirror)["sha256"] == first and len(calls) == 1
+    _write_mirror(mirror, "train", n_per_class=2)  # new content, new size: hashed again
+    assert data.identify("train", root=mirror)["sha256"] != first and len(calls) == 2
+
+
+def test_synthetic_has_a_real_identity():
+    ident = data.identify("train", source="synthetic")
+    _, _, info = data.load_uint8("train", source="synthetic")
+    assert len(ident["sha256"]) == 64 and ident["sha256"] == info["sha256"]
+    assert ident["n_per_class"] == 20 and ident["path"] is None and ident["source"] == "synthetic"
+    assert data.identify("train", source="synthetic") == ident  # deterministic
+    assert data.identify("test", source="synthetic")["sha256"] != ident["sha256"]
+
+
+def test_n_train_images():
+    assert data.n_train_images("synthetic", None) == 200
+    assert data.n_train_images("synthetic", 5) == 50 and data.n_train_images("synthetic", 100) == 200
+    for src in ("auto", "torchvision", "jpeg-mirror"):
+        assert data.n_train_images(src, None) == 50000
+        assert data.n_train_images(src, 10) == 100 and data.n_train_images(src, 6000) == 50000
+    with pytest.raises(ValueError):
+        data.n_train_images("imagenet", None)
+    with pytest.raises(ValueError):
+        data.n_train_images("auto", 0)

@@ -1,3 +1,5 @@
+import warnings
+
 import pandas as pd
 import pytest
 import torch
@@ -64,3 +66,57 @@ def test_paper_table_copy_matches_shared():
     if not shared.exists():
         pytest.skip("../shared not beside the checkout")
     assert shared.read_bytes() == PAPER_TABLES.read_bytes()
+
+
+def _names_sizes(model, **kw):
+    return [(n, p.numel()) for n, p in models.weight_layers(model, **kw)]
+
+
+def test_every_conv_kind_and_linear_listed_in_module_order():
+    nn = torch.nn
+    net = nn.Sequential(nn.Conv1d(2, 3, 3), nn.Conv2d(3, 4, 2), nn.Conv3d(4, 2, 1), nn.ConvTranspose2d(2, 5, 3),
+                        nn.ConvTranspose1d(5, 1, 2), nn.BatchNorm1d(1), nn.Linear(7, 6, bias=False))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # biases and BatchNorm scales are not weight matrices
+        got = _names_sizes(net)
+    assert got == [("Layer 1", 18), ("Layer 2", 48), ("Layer 3", 8), ("Layer 4", 90), ("Layer 5", 10),
+                   ("Layer 6", 42)]
+    assert _names_sizes(net, layers=["Layer 4", "Layer 1"]) == [("Layer 4", 90), ("Layer 1", 18)]
+    with pytest.raises(ValueError, match="unknown layers"):
+        models.weight_layers(net, layers=["Layer 9"])
+
+
+@pytest.mark.parametrize("name", models.MODELS)
+def test_paper_networks_warn_about_nothing(name):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        models.weight_layers(models.build(name))
+
+
+class _Mixed(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        nn = torch.nn
+        self.bil = nn.Bilinear(3, 3, 4)
+        self.rnn = nn.LSTM(4, 4)
+        self.att = nn.MultiheadAttention(4, 2)
+        self.raw = nn.Parameter(torch.zeros(4, 4))
+        self.head = nn.Linear(4, 2)
+
+
+def test_unsupported_weight_matrices_are_never_dropped_silently():
+    net = _Mixed()
+    with pytest.warns(UserWarning, match=r"_Mixed: skipping .*'<root>' \(_Mixed\), 'bil' \(Bilinear\), "
+                                         r"'rnn' \(LSTM\), 'att' \(MultiheadAttention\); only .*Conv1d"):
+        names = [n for n, _ in models.weight_layers(net)]
+    assert names == ["Layer 1", "Layer 2"]  # the attention out-projection (a Linear) and the head
+    with pytest.raises(ValueError, match=r"unsupported layers 'bil' \(Bilinear\), 'rnn' \(LSTM\)"):
+        models.weight_layers(net, layers=["Layer 2", "bil", "rnn"])
+
+
+def test_no_weight_layer_names_the_model_and_the_supported_types():
+    with pytest.raises(ValueError, match=r"Sequential has no weight layer to capture: supported are nn.Conv1d.*"
+                                         r"nn.Linear weights; it has '1' \(Embedding\)"):
+        models.weight_layers(torch.nn.Sequential(torch.nn.Identity(), torch.nn.Embedding(3, 2)))
+    with pytest.raises(ValueError, match="ReLU has no weight layer"):
+        models.weight_layers(torch.nn.ReLU())

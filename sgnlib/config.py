@@ -1,0 +1,198 @@
+"""One experiment configuration: what a stage computes, validated once, with an id that covers every
+input that can change a number.
+
+A `Config` is a frozen dataclass. Construction checks every field (types, ranges, the model name,
+that the batch fits the training subset) and raises `ConfigError` with one line that says what to
+change, so nothing runs on a bad value. `config_id` hashes the identity: stage and its version,
+model, the full training recipe, seed, data source and its sha256, subset and the stage's own
+fields. `checkpoint_key` names the trained weights a configuration reads (model, recipe, seed,
+data), so checkpoints are found and verified by the same identity.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+from . import models
+from .data import SOURCES, n_train_images
+from .stats.shapiro import N_MAX, N_MIN
+from .train import Recipe
+
+# the fields each stage reads beyond the common ones (`layers` is optional: None = every weight layer),
+# and a version bumped whenever a stage's
+# numbers change meaning (it enters the id, so old results are never mistaken for new ones)
+STAGE_FIELDS = {
+    "train": ("checkpoint_epochs",),
+    "capture": ("checkpoint_epoch", "batch_size", "n_batches", "repeat", "layers"),
+    "moments": ("checkpoint_epoch", "n_samples"),
+    "berry_esseen": ("checkpoint_epoch", "batch_size", "n_batches", "n_samples"),
+    "examples": ("checkpoint_epoch", "batch_size", "n_batches", "layers"),
+}
+STAGE_VERSION = {"train": 1, "capture": 1, "moments": 1, "berry_esseen": 1, "examples": 1}
+COMMON = ("stage", "model", "epochs", "seed", "subset", "data_source", "data_sha256", "recipe")
+
+
+class ConfigError(ValueError):
+    """A configuration value that cannot run; the message says what to change."""
+
+
+def _int(name, value, lo=None, hi=None, none_ok=False):
+    if value is None and none_ok:
+        return
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        rng = f">= {lo}" if hi is None else f"in {lo}..{hi}"
+        raise ConfigError(f"{name} must be {rng}, got {value}")
+
+
+@dataclass(frozen=True)
+class Config:
+    stage: str
+    model: str
+    epochs: int
+    seed: int = 0
+    subset: int | None = None            # images per class; None = all
+    data_source: str = "jpeg-mirror"     # resolved source (never "auto" once identified)
+    data_sha256: str | None = None
+    recipe: tuple = ()                   # Recipe overrides as sorted (name, value) pairs
+    checkpoint_epochs: tuple | None = None
+    checkpoint_epoch: int | None = None
+    batch_size: int | None = None
+    n_batches: int | None = None
+    repeat: int | None = None
+    n_samples: int | None = None
+    layers: tuple | None = None
+    _id: str = field(default="", repr=False, compare=False)
+
+    def __post_init__(self):
+        if self.stage not in STAGE_FIELDS:
+            raise ConfigError(f"unknown stage {self.stage!r}; stages: {', '.join(STAGE_FIELDS)}")
+        try:
+            models.check_model_name(self.model)
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
+        if self.data_source not in SOURCES or self.data_source == "auto":
+            raise ConfigError(f"data_source must be one of {[s for s in SOURCES if s != 'auto']} once resolved, "
+                              f"got {self.data_source!r}")
+        _int("epochs", self.epochs, 1)
+        _int("seed", self.seed, 0)
+        _int("subset", self.subset, 1, none_ok=True)
+        object.__setattr__(self, "recipe", tuple(sorted(dict(self.recipe).items())))
+        try:
+            self.full_recipe()
+        except TypeError as e:
+            raise ConfigError(f"recipe has an unknown field: {e}") from None
+        needed = STAGE_FIELDS[self.stage]
+        for name in ("checkpoint_epochs", "checkpoint_epoch", "batch_size", "n_batches", "repeat",
+                     "n_samples", "layers"):
+            given = getattr(self, name) is not None
+            if name in needed and not given and name != "layers":
+                raise ConfigError(f"stage {self.stage!r} needs {name}")
+            if given and name not in needed:
+                raise ConfigError(f"stage {self.stage!r} takes no {name} (it takes {', '.join(needed)})")
+        self._check_stage_fields()
+        object.__setattr__(self, "_id", self._make_id())
+
+    def _check_stage_fields(self):
+        if self.checkpoint_epochs is not None:
+            eps = tuple(sorted(set(self.checkpoint_epochs)))
+            for e in eps:
+                _int("checkpoint_epochs entry", e, 1, self.epochs)
+            object.__setattr__(self, "checkpoint_epochs", eps)
+        if self.checkpoint_epoch is not None:
+            _int("checkpoint_epoch", self.checkpoint_epoch, 1, self.epochs)
+        _int("repeat", self.repeat, 0, none_ok=True)
+        _int("n_samples", self.n_samples, 1, none_ok=True)
+        _int("n_batches", self.n_batches, N_MIN, N_MAX, none_ok=True)
+        if self.batch_size is not None:
+            _int("batch_size", self.batch_size, 1)
+            n = n_train_images(self.data_source, self.subset)
+            if self.batch_size > n:
+                raise ConfigError(f"batch_size {self.batch_size} exceeds the {n} training images of "
+                                  f"{self.data_source} data (subset={self.subset}); lower it or enlarge the subset")
+        if self.n_samples is not None and self.n_samples > n_train_images(self.data_source, self.subset):
+            raise ConfigError(f"n_samples {self.n_samples} exceeds the "
+                              f"{n_train_images(self.data_source, self.subset)} training images")
+        if self.layers is not None:
+            if isinstance(self.layers, str) or not all(isinstance(v, str) for v in self.layers):
+                raise ConfigError(f"layers must be a list of layer names, got {self.layers!r}")
+            object.__setattr__(self, "layers", tuple(self.layers))
+
+    # ------------------------------------------------------------ identity
+
+    def full_recipe(self) -> Recipe:
+        return Recipe(epochs=self.epochs, **dict(self.recipe))
+
+    def identity(self) -> dict:
+        """Everything that can change a number of this configuration (hashed into the id)."""
+        out = {k: getattr(self, k) for k in COMMON if k != "recipe"}
+        out["recipe"] = dataclasses.asdict(self.full_recipe())
+        out["stage_version"] = STAGE_VERSION[self.stage]
+        for k in STAGE_FIELDS[self.stage]:
+            if k != "checkpoint_epochs":  # which checkpoints a run keeps changes no number
+                out[k] = getattr(self, k)
+        return out
+
+    def _make_id(self) -> str:
+        h = hashlib.sha256(json.dumps(self.identity(), sort_keys=True, default=list).encode()).hexdigest()[:10]
+        parts = [self.stage, self.model, f"e{self.epochs}"]
+        for key, tag in (("checkpoint_epoch", "c"), ("batch_size", "b"), ("n_batches", "n"), ("repeat", "r"),
+                         ("n_samples", "s")):
+            if getattr(self, key) is not None:
+                parts.append(f"{tag}{getattr(self, key)}")
+        return "-".join(parts + [h])
+
+    @property
+    def config_id(self) -> str:
+        return self._id
+
+    def checkpoint_key(self) -> str:
+        """Folder name of the weights this configuration trains or reads."""
+        ident = {"model": self.model, "recipe": dataclasses.asdict(self.full_recipe()), "seed": self.seed,
+                 "subset": self.subset, "data_source": self.data_source, "data_sha256": self.data_sha256}
+        h = hashlib.sha256(json.dumps(ident, sort_keys=True, default=list).encode()).hexdigest()[:10]
+        sub = f"sub{self.subset}" if self.subset else "full"
+        return f"{self.model}-e{self.epochs}-seed{self.seed}-{sub}-{self.data_source}-{h}"
+
+    def train_config(self) -> "Config":
+        """The train configuration whose checkpoints this one reads."""
+        return Config("train", self.model, self.epochs, self.seed, self.subset, self.data_source, self.data_sha256,
+                      self.recipe, checkpoint_epochs=(self.checkpoint_epoch or self.epochs,))
+
+    # ------------------------------------------------------------ serialisation
+
+    def to_dict(self) -> dict:
+        """The fields that are set, lists for tuples, recipe as a dict (JSON-ready)."""
+        out = {}
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if f.name == "_id" or v is None or (f.name == "recipe" and not v):
+                continue
+            out[f.name] = dict(v) if f.name == "recipe" else (list(v) if isinstance(v, tuple) else v)
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Config":
+        names = {f.name for f in dataclasses.fields(cls)} - {"_id"}
+        unknown = set(d) - names
+        if unknown:
+            raise ConfigError(f"unknown configuration field(s) {sorted(unknown)}; known: {sorted(names)}")
+        d = dict(d)
+        for k in ("checkpoint_epochs", "layers"):
+            if isinstance(d.get(k), list):
+                d[k] = tuple(d[k])
+        if isinstance(d.get("recipe"), dict):
+            d["recipe"] = tuple(sorted(d["recipe"].items()))
+        missing = {"stage", "model", "epochs"} - set(d)
+        if missing:
+            raise ConfigError(f"configuration lacks {sorted(missing)}")
+        return cls(**d)
+
+    def row_fields(self) -> dict:
+        """Columns every result row of this configuration carries."""
+        out = {k: (json.dumps(v) if isinstance(v, (list, dict)) else v) for k, v in self.to_dict().items()}
+        out["config_id"] = self.config_id
+        return out

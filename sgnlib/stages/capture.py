@@ -1,0 +1,30 @@
+"""Stage `capture`: the minibatch gradient noise at one checkpoint (eq 2-3), tested column by column
+with Shapiro-Wilk. Tables: `gaussianity` (one row per layer: Tables 1-4, Figs 1, 2, 6) and
+`tail_index` (tail-index histograms per layer: Figs 7 and 9), both from one pass over the minibatches.
+The minibatches of repeat r are drawn with seed 1000 * seed + r (protocol in `sgnlib.capture`)."""
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+import torch.nn.functional as F
+
+from ..capture import gaussianity_of_noise
+from ..config import Config
+from .context import Context, rows
+from .tail_index import tail_index_histogram
+
+
+def run(cfg: Config, ctx: Context) -> dict[str, pd.DataFrame]:
+    x, y, info = ctx.data(cfg)
+    model = ctx.model(cfg)
+    t0 = time.perf_counter()
+    table, extras = gaussianity_of_noise(model, F.cross_entropy, x, y, cfg.batch_size, cfg.n_batches,
+                                         layers=list(cfg.layers) if cfg.layers else None, seed=cfg.seed * 1000 + cfg.repeat, keep=tail_index_histogram,
+                                         progress=ctx.progress)
+    wall = time.perf_counter() - t0
+    prov = ctx.provenance(info)
+    tail = pd.concat(extras["kept"].values(), ignore_index=True)
+    return {"gaussianity": rows(table, cfg, prov, wall, bn_mode="train", grad_s=extras["grad_s"],
+                                shapiro_s=extras["shapiro_s"]),
+            "tail_index": rows(tail, cfg, prov, wall, estimator="mohammadi2015")}

@@ -1,0 +1,82 @@
+"""What every stage needs besides its configuration: the device, data tensors, verified checkpoints.
+
+A `Context` lives for one process: it keeps the last data split and the last per-sample moments in
+memory, so consecutive configurations of a sweep do not reload or recompute them.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from ..capture import per_sample_moments
+from ..config import Config
+from ..data import load_cifar10
+from ..paths import REPO_ROOT
+from ..provenance import provenance, resolve_device
+from ..train import checkpoint_path, model_from_checkpoint
+
+
+class DataChangedError(ValueError):
+    pass
+
+
+class Context:
+    def __init__(self, device="auto", checkpoint_dir=None, progress: bool = False):
+        self.device = resolve_device(device)
+        self.checkpoint_dir = Path(checkpoint_dir or REPO_ROOT / "checkpoints")
+        self.progress = progress
+        self._data: dict = {}
+        self._moments: dict = {}
+
+    def data(self, cfg: Config, split: str = "train"):
+        """(images, labels, info) of the configuration's data; its sha256 must match the configuration's."""
+        sub = cfg.subset if split == "train" else (100 if cfg.subset else None)
+        key = (split, cfg.data_source, sub)
+        if key not in self._data:
+            if len(self._data) >= 2:
+                self._data.clear()
+            self._data[key] = load_cifar10(split, source=cfg.data_source, device=self.device, subset=sub)
+        x, y, info = self._data[key]
+        if split == "train" and info.get("sha256") != cfg.data_sha256:
+            raise DataChangedError(f"{cfg.data_source} data now has sha256 {str(info.get('sha256'))[:12]}… but the "
+                                   f"configuration was made for {str(cfg.data_sha256)[:12]}…; rebuild the sweep")
+        return x, y, info
+
+    def checkpoint_folder(self, cfg: Config) -> Path:
+        return self.checkpoint_dir / cfg.checkpoint_key()
+
+    def checkpoint_file(self, cfg: Config, epoch: int | None = None) -> Path:
+        return checkpoint_path(self.checkpoint_folder(cfg), cfg.model, cfg.seed, epoch or cfg.checkpoint_epoch)
+
+    def model(self, cfg: Config):
+        """The model at cfg.checkpoint_epoch, verified to be this configuration's training run."""
+        expect = {"model": cfg.model, "seed": cfg.seed, "epoch": cfg.checkpoint_epoch,
+                  "data_sha256": cfg.data_sha256, "recipe": cfg.full_recipe()}
+        model, _ = model_from_checkpoint(self.checkpoint_file(cfg), self.device, expect)
+        return model
+
+    def moments(self, cfg: Config, model, x, y) -> dict:
+        """Per-sample moments at one checkpoint, computed once per process (they do not depend on the
+        batch size, so the moments stage and every Berry-Esseen batch size share them)."""
+        key = (str(self.checkpoint_file(cfg)), cfg.n_samples, cfg.seed)
+        if key not in self._moments:
+            self._moments.clear()
+            self._moments[key] = per_sample_moments(model, x, y, n_samples=cfg.n_samples, seed=cfg.seed,
+                                                    chunk=256 if self.device.type == "cuda" else 64)
+        return self._moments[key]
+
+    def provenance(self, info: dict) -> dict:
+        return provenance(self.device, info)
+
+
+def rows(table: pd.DataFrame, cfg: Config, prov: dict, wall_s: float, **extra) -> pd.DataFrame:
+    """`table` with the configuration, provenance and wall time in every row (config_id first)."""
+    cols = {**cfg.row_fields(), **{k: (json.dumps(v) if isinstance(v, (list, tuple)) else v) for k, v in extra.items()},
+            **prov, "wall_s": wall_s}
+    out = table.copy()
+    for k, v in cols.items():
+        out[k] = v
+    return out[["config_id"] + [c for c in out.columns if c != "config_id"]]

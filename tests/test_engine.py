@@ -1,0 +1,189 @@
+"""The engine as a user runs it: real `python -m sgnlib.sweep` subprocesses on a seconds-long preset,
+SIGKILLed at chosen points, run twice at once, split into shards started together; every outcome is
+compared row by row with one uninterrupted run (values, not timing or date columns)."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+import torch
+
+from sgnlib import presets
+from sgnlib.config import Config
+from sgnlib.data import identify
+from sgnlib.engine import EngineError, Sweep, producer, validate
+from sgnlib.paths import REPO_ROOT
+from sgnlib.stages import Context
+from sgnlib.store import TABLES, ResultStore
+from sgnlib.train import CheckpointError, checkpoint_path
+
+TINY = REPO_ROOT / "tests" / "presets" / "tiny.yaml"
+VARIABLE = {"wall_s", "grad_s", "shapiro_s", "epoch_s", "img_per_s", "date", "host", "git_commit"}
+
+
+def sweep_cmd(tmp, *extra):
+    return [sys.executable, "-m", "sgnlib.sweep", "--preset", str(TINY), "--data-source", "synthetic",
+            "--runner", "inprocess", "--device", "cpu", "--results-dir", str(tmp / "res"),
+            "--checkpoints", str(tmp / "ck"), *extra]
+
+
+def run(tmp, *extra, env=None, check=True):
+    r = subprocess.run(sweep_cmd(tmp, *extra), cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
+                       env={**os.environ, **(env or {})})
+    if check:
+        assert r.returncode == 0, r.stderr[-3000:]
+    return r
+
+
+def tables(folder):
+    """Committed rows of every table, value columns only, in a canonical order."""
+    store = ResultStore(folder)
+    out = {}
+    for t in TABLES:
+        df = store.read(t, text=True)
+        if df is None:
+            continue
+        df = df[[c for c in df.columns if c not in VARIABLE]]
+        out[t] = df.sort_values(list(df.columns)).reset_index(drop=True)
+    return out
+
+
+def assert_same_rows(a, b):
+    assert set(a) == set(b)
+    for t in a:
+        pd.testing.assert_frame_equal(a[t], b[t], check_like=True, obj=t)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("reference")
+    run(tmp)
+    return tables(tmp / "res" / "tiny")
+
+
+def test_reference_run_is_complete(reference):
+    assert set(reference) == {"training", "gaussianity", "tail_index", "moments", "examples"}
+    assert reference["gaussianity"].config_id.nunique() == 4
+    assert set(reference["gaussianity"].layer) == {"Layer 5", "Layer 6"}
+
+
+@pytest.mark.parametrize("point", ["before-commit", "between-tables:1", "between-tables:2", "before-ledger:3",
+                                   "mid-ledger:2", "after-ledger:4"])
+def test_sigkill_at_any_commit_point_then_rerun_gives_the_same_rows(tmp_path, reference, point):
+    killed = run(tmp_path, env={"SGN_FAULT": point}, check=False)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    ResultStore(tmp_path / "res" / "tiny").verify()  # what is committed is consistent right after the kill
+    run(tmp_path)
+    assert_same_rows(tables(tmp_path / "res" / "tiny"), reference)
+
+
+def test_sigkill_at_arbitrary_times_then_rerun(tmp_path, reference):
+    for delay in (2.5, 4.0):
+        p = subprocess.Popen(sweep_cmd(tmp_path), cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        ResultStore(tmp_path / "res" / "tiny").verify()
+    run(tmp_path)
+    assert_same_rows(tables(tmp_path / "res" / "tiny"), reference)
+
+
+def test_same_sweep_twice_at_once_neither_loses_nor_duplicates(tmp_path, reference):
+    procs = [subprocess.Popen(sweep_cmd(tmp_path), cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(2)]
+    for p in procs:
+        _, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err[-2000:]
+    assert_same_rows(tables(tmp_path / "res" / "tiny"), reference)
+
+
+def test_two_shards_started_at_once_share_one_folder(tmp_path, reference):
+    """Shard 1 needs checkpoints that shard 0's train configuration writes: it waits or trains them itself."""
+    procs = [subprocess.Popen(sweep_cmd(tmp_path, "--shard", f"{i}/2"), cwd=REPO_ROOT, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for i in range(2)]
+    for p in procs:
+        _, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err[-2000:]
+    assert_same_rows(tables(tmp_path / "res" / "tiny"), reference)
+    again = run(tmp_path, "--shard", "1/2")  # rerun: nothing left to do
+    assert "0 to run" in again.stdout + again.stderr
+
+
+def test_shards_in_separate_folders_merge_idempotently(tmp_path, reference):
+    for i in range(2):
+        run(tmp_path, "--shard", f"{i}/2", "--results-dir", str(tmp_path / f"node{i}"))
+    dest = tmp_path / "merged" / "tiny"
+    for i in range(2):
+        out = subprocess.run([sys.executable, "-m", "sgnlib.sweep", "merge", str(tmp_path / f"node{i}" / "tiny"),
+                              str(dest)], cwd=REPO_ROOT, capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+    first = tables(dest)
+    subprocess.run([sys.executable, "-m", "sgnlib.sweep", "merge", str(tmp_path / "node0" / "tiny"), str(dest)],
+                   cwd=REPO_ROOT, check=True, capture_output=True)
+    assert_same_rows(tables(dest), first)  # merging again adds nothing
+    assert_same_rows(first, reference)
+    again = run(tmp_path, "--shard", "0/2", "--results-dir", str(tmp_path / "merged"))
+    assert "0 to run" in again.stdout + again.stderr  # a shard rerun after merge skips what the merged table holds
+
+
+# ---------------------------------------------------------------- in-process: checkpoints as identity
+
+
+@pytest.fixture()
+def tiny(tmp_path):
+    cfgs = presets.expand(presets.load(str(TINY)), identify("train", "synthetic"))
+    return cfgs, Context("cpu", tmp_path / "ck"), ResultStore(tmp_path / "res")
+
+
+def test_other_data_source_is_a_different_configuration(tiny):
+    cfgs, _, _ = tiny
+    other = presets.expand(presets.load(str(TINY)), {"source": "jpeg-mirror", "sha256": "0" * 64})
+    assert not {c.config_id for c in cfgs} & {c.config_id for c in other}
+    assert cfgs[0].checkpoint_key() != other[0].checkpoint_key()
+
+
+def test_checkpoint_of_another_model_is_refused_before_compute(tiny):
+    cfgs, ctx, store = tiny
+    Sweep(cfgs[:1], store, ctx, log=lambda *_: None).run()  # train alexnet
+    cap = next(c for c in cfgs if c.stage == "capture")
+    bn = Config.from_dict({**cap.to_dict(), "model": "alexnet_bn"})
+    bn_train = Config.from_dict({**cfgs[0].to_dict(), "model": "alexnet_bn", "checkpoint_epochs": [1]})
+    # an AlexNet-BN checkpoint copied to the AlexNet path
+    from sgnlib.train import save_checkpoint
+    good = torch.load(ctx.checkpoint_file(cap), weights_only=True)
+    save_checkpoint(ctx.checkpoint_file(cap), {**good, "model": "alexnet_bn"})
+    with pytest.raises(CheckpointError, match="model='alexnet_bn' but this run expects 'alexnet'"):
+        validate([cap], ctx)
+    assert producer(bn, [bn_train]) is bn_train and producer(cap, [bn_train]) is None
+
+
+def test_truncated_checkpoint_is_one_line_error(tiny):
+    cfgs, ctx, store = tiny
+    Sweep(cfgs[:1], store, ctx, log=lambda *_: None).run()
+    cap = next(c for c in cfgs if c.stage == "capture")
+    path = ctx.checkpoint_file(cap)
+    path.write_bytes(path.read_bytes()[:1000])
+    with pytest.raises(CheckpointError, match="unreadable.*delete it and rerun") as e:
+        validate([cap], ctx)
+    assert "\n" not in str(e.value)
+
+
+def test_missing_checkpoint_without_producer_fails_validation(tiny):
+    cfgs, ctx, _ = tiny
+    cap = next(c for c in cfgs if c.stage == "capture")
+    with pytest.raises(EngineError, match="no train configuration in this sweep writes it"):
+        validate([cap], ctx)
+    assert checkpoint_path(ctx.checkpoint_folder(cap), "alexnet", 0, 1) == ctx.checkpoint_file(cap)
+
+
+def test_papermill_error_is_the_original_line_plus_notebook_path(tiny, tmp_path):
+    pytest.importorskip("papermill")
+    cfgs, ctx, store = tiny
+    bad = Config.from_dict({**cfgs[0].to_dict(), "data_sha256": "f" * 64})  # data that is not what we have
+    with pytest.raises(EngineError, match=r"DataChangedError: .* \(executed notebook: .*\.ipynb\)") as e:
+        Sweep([bad], store, ctx, runner="papermill", runs_dir=tmp_path / "runs", log=lambda *_: None).run()
+    assert "\n" not in str(e.value)
+    assert store.done() == set()

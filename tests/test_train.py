@@ -1,0 +1,47 @@
+"""Training on synthetic data: recipe, determinism, resume, errors (capture tests: tests/test_capture.py)."""
+import pytest
+import torch
+
+from sgnlib import train
+from sgnlib.data import load_cifar10
+
+
+@pytest.fixture(scope="module")
+def synth():
+    return load_cifar10("train", source="synthetic")
+
+
+def test_recipe_milestones_scale():
+    assert train.Recipe().scaled_milestones() == [150, 225]
+    r = train.Recipe(epochs=30)
+    assert r.scaled_milestones() == [15, 22] and r.lr_at(0) == 0.1 and r.lr_at(29) == pytest.approx(0.001)
+
+
+def test_training_is_deterministic_and_resumes(tmp_path, synth):
+    x, y, info = synth
+    rec = train.Recipe(epochs=2, batch_size=32)
+    a = train.train("alexnet", (x, y), recipe=rec, seed=1, progress=False)
+    b = train.train("alexnet", (x, y), recipe=rec, seed=1, progress=False)
+    assert [h["train_loss"] for h in a["history"]] == [h["train_loss"] for h in b["history"]]
+    # killed after epoch 1: resume from the epoch-1 checkpoint reproduces the uninterrupted run
+    one = train.train("alexnet", (x, y), recipe=train.Recipe(epochs=2, batch_size=32), seed=1, progress=False,
+                      checkpoint_dir=tmp_path, checkpoint_epochs=[1])
+    (tmp_path / "alexnet-seed1-epoch002.pt").unlink()
+    resumed = train.train("alexnet", (x, y), recipe=rec, seed=1, progress=False, checkpoint_dir=tmp_path,
+                          checkpoint_epochs=[1])
+    assert resumed["resumed_from"].endswith("epoch001.pt")
+    for p, q in zip(one["model"].parameters(), resumed["model"].parameters()):
+        assert torch.equal(p, q)
+    ck = train.load_checkpoint(tmp_path / "alexnet-seed1-epoch002.pt")
+    assert ck["epoch"] == 2 and ck["seed"] == 1 and ck["recipe"]["epochs"] == 2
+
+
+def test_nan_loss_names_epoch_and_step(synth):
+    x, y, _ = synth
+    with pytest.raises(train.NonFiniteLossError, match="epoch 1, step"):
+        train.train("alexnet", (x * float("nan"), y), recipe=train.Recipe(epochs=1, batch_size=32), progress=False)
+
+
+def test_missing_checkpoint_is_clear(tmp_path):
+    with pytest.raises(FileNotFoundError, match="train the model first"):
+        train.load_checkpoint(tmp_path / "none.pt")
