@@ -3,7 +3,9 @@
     python scripts/gpu_reproduce.py OUT [--budget 540] [--alexnet-epochs 300] [--resnet-epochs 300]
                                         [--repeats 5] [--device auto] [--data-source auto]
 
-Runs the `paper` preset's configurations in-process (no Jupyter needed on the GPU host):
+Runs the `paper` preset's configurations in-process (no Jupyter needed on the GPU host) into the
+results store OUT/results/<scale> (merge it home with `python -m sgnlib.sweep merge OUT/results/<scale>
+data/results/<scale>`):
  1. benchmarks (Shapiro-Wilk on 2.47 M dims; training vs capture throughput),
  2. AlexNet and AlexNet-BN: train, Tables 1-2 grid, beta/sigma^3 moments, Gaussianity over epochs,
  3. ResNet-20 and ResNet-56: train, Tables 3-4 grid, moments, Gaussianity over epochs.
@@ -27,18 +29,22 @@ import torch
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from sgnlib import presets  # noqa: E402
+from sgnlib.data import identify  # noqa: E402
+from sgnlib.engine import Sweep, validate  # noqa: E402
 from sgnlib.provenance import git_commit, provenance, resolve_device  # noqa: E402
-from sgnlib.sweep import ckpt_folder, preset, sweep  # noqa: E402
-from sgnlib.train import checkpoint_path, load_checkpoint  # noqa: E402
+from sgnlib.stages import Context  # noqa: E402
+from sgnlib.store import ResultStore  # noqa: E402
+from sgnlib.train import load_checkpoint  # noqa: E402
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
     ap.add_argument("--budget", type=float, default=540)
-    ap.add_argument("--alexnet-epochs", type=int, default=300)
-    ap.add_argument("--resnet-epochs", type=int, default=300)
-    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--alexnet-epochs", type=int, help="default: the preset's epochs")
+    ap.add_argument("--resnet-epochs", type=int, help="default: the preset's epochs")
+    ap.add_argument("--repeats", type=int, help="default: the preset's repeats")
     ap.add_argument("--resnet-n-batches", default="200,600")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--data-source", default="auto")
@@ -79,20 +85,26 @@ def main():
                 manifest[name.removesuffix(".json")] = json.loads((out / name).read_text())
                 (out / name).unlink()  # folded into the manifest: fewer files come back
 
+    data = identify("train", a.data_source)
+    spec = presets.load(a.preset)
+    store = ResultStore(out / "results" / a.scale)
+    ctx = Context(dev, ck)
     groups = [
-        ("alexnet", preset(a.preset, a.alexnet_epochs, a.repeats), ["alexnet", "alexnet_bn"], None),
-        ("resnet", preset(a.preset, a.resnet_epochs, 1), ["resnet20", "resnet56"],
+        ("alexnet", presets.expand(spec, data, a.alexnet_epochs, a.repeats), ["alexnet", "alexnet_bn"], None),
+        ("resnet", presets.expand(spec, data, a.resnet_epochs, 1), ["resnet20", "resnet56"],
          [int(v) for v in a.resnet_n_batches.split(",")]),
     ]
+    trained = []
     for label, cfgs, keep_models, nbs in groups:
-        cfgs = [c for c in cfgs if c["model"] in keep_models and (nbs is None or c.get("n_batches", nbs[0]) in nbs)]
+        cfgs = [c for c in cfgs if c.model in keep_models and (nbs is None or (c.n_batches or nbs[0]) in nbs)]
+        trained += [c for c in cfgs if c.stage == "train"]
         if left() <= 5:
             log(f"skip {label}: budget spent")
             continue
         t = time.perf_counter()
         try:
-            ran = sweep(cfgs, a.scale, None, "inprocess", str(dev), a.data_source, ck, out / "results",
-                        progress=False, deadline_s=left(), log=log)
+            validate(cfgs, ctx)
+            ran = Sweep(cfgs, store, ctx, "inprocess", log=log).run(deadline_s=left())
         except Exception as e:  # keep what is done; say what broke
             log(f"{label} stopped: {type(e).__name__}: {e}")
             ran = []
@@ -100,18 +112,18 @@ def main():
         log(f"{label}: {len(ran)} configurations in {time.perf_counter() - t:.1f} s")
 
     finals = {}
-    for c in preset(a.preset, a.alexnet_epochs, 1) + preset(a.preset, a.resnet_epochs, 1):
-        if c["stage"] != "train" or c["model"] not in a.final_models.split(","):
+    for c in trained:
+        if c.model not in a.final_models.split(","):
             continue
-        p = checkpoint_path(ckpt_folder(ck, c), c["model"], c["seed"], c["epochs"])
-        if p.exists() and c["model"] not in finals:
+        p = ctx.checkpoint_file(c, c.epochs)
+        if p.exists() and c.model not in finals:
             state = load_checkpoint(p)
-            slim = out / f"{c['model']}-final.pt"
+            slim = out / f"{c.model}-final.pt"
             torch.save({k: state[k] for k in ("model", "epoch", "seed", "state_dict", "recipe", "data_source",
                                               "data_sha256")}, slim)
-            finals[c["model"]] = {"file": slim.name, "epoch": state["epoch"],
-                                  "sha256": hashlib.sha256(slim.read_bytes()).hexdigest(),
-                                  "bytes": slim.stat().st_size}
+            finals[c.model] = {"file": slim.name, "epoch": state["epoch"], "checkpoint_key": c.checkpoint_key(),
+                               "sha256": hashlib.sha256(slim.read_bytes()).hexdigest(),
+                               "bytes": slim.stat().st_size}
     manifest["final_checkpoints"] = finals
     manifest["total_s"] = time.perf_counter() - t_start
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1, default=str))

@@ -80,11 +80,7 @@ class Config:
         _int("epochs", self.epochs, 1)
         _int("seed", self.seed, 0)
         _int("subset", self.subset, 1, none_ok=True)
-        object.__setattr__(self, "recipe", tuple(sorted(dict(self.recipe).items())))
-        try:
-            self.full_recipe()
-        except TypeError as e:
-            raise ConfigError(f"recipe has an unknown field: {e}") from None
+        self._check_recipe()
         needed = STAGE_FIELDS[self.stage]
         for name in ("checkpoint_epochs", "checkpoint_epoch", "batch_size", "n_batches", "repeat",
                      "n_samples", "layers"):
@@ -96,12 +92,32 @@ class Config:
         self._check_stage_fields()
         object.__setattr__(self, "_id", self._make_id())
 
+    def _check_recipe(self):
+        try:
+            overrides = dict(self.recipe)
+        except (TypeError, ValueError):
+            raise ConfigError(f"recipe must be a mapping of Recipe fields, got {self.recipe!r}") from None
+        fields = {f.name: f.default for f in dataclasses.fields(Recipe)}
+        for k, v in overrides.items():
+            if k == "epochs" or k not in fields:
+                raise ConfigError(f"recipe cannot set {k!r}; recipe fields: "
+                                  f"{', '.join(f for f in fields if f != 'epochs')} (epochs is its own field)")
+            want = type(fields[k])
+            ok = isinstance(v, bool) if want is bool else (isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                            if want is float else isinstance(v, (list, tuple)))
+            if not ok:
+                raise ConfigError(f"recipe {k} must be a {want.__name__}, got {v!r} ({type(v).__name__})")
+            if isinstance(v, list):
+                overrides[k] = tuple(v)
+        object.__setattr__(self, "recipe", tuple(sorted(overrides.items())))
+
     def _check_stage_fields(self):
         if self.checkpoint_epochs is not None:
-            eps = tuple(sorted(set(self.checkpoint_epochs)))
-            for e in eps:
+            if isinstance(self.checkpoint_epochs, (str, int)) or not hasattr(self.checkpoint_epochs, "__iter__"):
+                raise ConfigError(f"checkpoint_epochs must be a list of epochs, got {self.checkpoint_epochs!r}")
+            for e in self.checkpoint_epochs:
                 _int("checkpoint_epochs entry", e, 1, self.epochs)
-            object.__setattr__(self, "checkpoint_epochs", eps)
+            object.__setattr__(self, "checkpoint_epochs", tuple(sorted(set(self.checkpoint_epochs))))
         if self.checkpoint_epoch is not None:
             _int("checkpoint_epoch", self.checkpoint_epoch, 1, self.epochs)
         _int("repeat", self.repeat, 0, none_ok=True)
@@ -117,8 +133,12 @@ class Config:
             raise ConfigError(f"n_samples {self.n_samples} exceeds the "
                               f"{n_train_images(self.data_source, self.subset)} training images")
         if self.layers is not None:
-            if isinstance(self.layers, str) or not all(isinstance(v, str) for v in self.layers):
-                raise ConfigError(f"layers must be a list of layer names, got {self.layers!r}")
+            if isinstance(self.layers, str) or not self.layers or not all(isinstance(v, str) for v in self.layers):
+                raise ConfigError(f"layers must be a non-empty list of layer names, got {self.layers!r}")
+            known = models.layer_names(self.model)
+            unknown = [v for v in self.layers if v not in known]
+            if unknown:
+                raise ConfigError(f"{self.model} has no layer(s) {unknown}; its layers: {', '.join(known)}")
             object.__setattr__(self, "layers", tuple(self.layers))
 
     # ------------------------------------------------------------ identity

@@ -8,6 +8,7 @@ never dropped silently: warned about, or a ValueError when asked for by name.
 """
 from __future__ import annotations
 
+import functools
 import warnings
 
 import torch
@@ -174,3 +175,9 @@ def check_model_name(name: str) -> str:
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; valid names: {', '.join(MODELS)}")
     return name
+
+
+@functools.lru_cache(maxsize=None)
+def layer_names(name: str) -> tuple[str, ...]:
+    """The weight-layer names of one of the paper's networks, in forward order (Tables 1-4)."""
+    return tuple(n for n, _ in weight_layers(build(name)))

@@ -10,25 +10,18 @@ import numpy as np
 import pandas as pd
 
 from .paths import PAPER_TABLES, RESULTS_DIR
-
-# what identifies one row of each results table
-ROW_KEY = {"gaussianity": ("config_id", "layer"), "berry_esseen": ("config_id", "layer"),
-           "tail_index": ("config_id", "layer", "bin_lo"), "moments": ("config_id", "layer", "bin_lo"),
-           "training": ("config_id", "epoch"), "examples": ("config_id", "layer", "dim", "sample"),
-           "alpha_stable": ("config_id", "layer", "dim")}
-
+from .store import TABLES, ResultStore
 
 def read_table(scale: str, name: str, results_dir=None) -> pd.DataFrame | None:
-    """A results table (csv or csv.gz) of one scale, or None when that scale has none yet."""
+    """A results table of one scale, or None when that scale has none yet.
+
+    Tables of the results store (`sgnlib.store.TABLES`) come back with committed rows only, checked
+    against the folder's ledger; derived tables (alpha_stable.csv) are read as they are."""
     folder = Path(results_dir or RESULTS_DIR) / scale
-    for suffix in (".csv", ".csv.gz"):
-        p = folder / f"{name}{suffix}"
-        if p.exists():
-            df = pd.read_csv(p)
-            # a configuration listed twice in one sweep ran twice: count it once
-            key = [c for c in ROW_KEY.get(name, ("config_id",)) if c in df.columns]
-            return df.drop_duplicates(subset=key, keep="first").reset_index(drop=True)
-    return None
+    if name in TABLES:
+        return ResultStore(folder).read(name)
+    p = folder / f"{name}.csv"
+    return pd.read_csv(p) if p.exists() else None
 
 
 def mean_pm_std(mean, std, digits: int = 2) -> list[str]:

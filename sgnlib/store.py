@@ -14,6 +14,7 @@ folder) never compute the same configuration twice; locks are released by the OS
 """
 from __future__ import annotations
 
+import csv
 import datetime as _dt
 import hashlib
 import io
@@ -54,7 +55,7 @@ _FAULTS: dict = {}
 
 def as_text(df: pd.DataFrame) -> pd.DataFrame:
     """A DataFrame as the exact strings its CSV holds ('' for missing values)."""
-    return pd.read_csv(io.StringIO(df.to_csv(index=False)), dtype=str, keep_default_na=False)
+    return pd.read_csv(io.StringIO(df.to_csv(index=False, lineterminator="\n")), dtype=str, keep_default_na=False)
 
 
 def rows_digest(rows: pd.DataFrame) -> str:
@@ -73,7 +74,7 @@ def _write_text_table(df: pd.DataFrame, path: Path) -> None:
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
         comp = {"method": "gzip", "mtime": 0} if path.suffix == ".gz" else None
-        df.to_csv(tmp, index=False, compression=comp)
+        df.to_csv(tmp, index=False, compression=comp, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
         os.replace(tmp, path)
     finally:
         if tmp.exists():
@@ -138,7 +139,12 @@ class ResultStore:
         if p.exists():
             text = p.read_text()
             if text and not text.endswith("\n"):
-                fixed = text[: text.rfind("\n") + 1]
+                last = text[text.rfind("\n") + 1:]
+                try:  # a complete line that lacks only its newline (e.g. saved by an editor) is a commit
+                    json.loads(last)
+                    fixed = text + "\n"
+                except json.JSONDecodeError:  # killed while appending: not a commit
+                    fixed = text[: text.rfind("\n") + 1]
                 tmp = p.with_name(f".{p.name}.tmp{os.getpid()}")
                 tmp.write_text(fixed)
                 os.replace(tmp, p)
@@ -167,8 +173,8 @@ class ResultStore:
         groups = dict(tuple(text.groupby("config_id", sort=False))) if len(text) else {}
         bad = []
         for cid, w in want.items():
-            rows = groups.get(cid)
-            n = 0 if rows is None else len(rows)
+            rows = groups.get(cid, text.iloc[0:0])
+            n = len(rows)
             if n != w["rows"] or rows_digest(rows) != w["sha256"]:
                 bad.append(f"{cid} ({n} rows, ledger {w['rows']})" if n != w["rows"] else f"{cid} (values changed)")
         if bad:

@@ -3,6 +3,14 @@ import pandas as pd
 import pytest
 
 from sgnlib import report
+from sgnlib.store import IntegrityError, ResultStore
+
+
+def commit(folder, table, df):
+    """Commit a hand-made table through the results store, one configuration per config_id."""
+    store = ResultStore(folder)
+    for cid, part in df.groupby("config_id", sort=False):
+        store.commit({"config_id": cid}, {table: part}, cid)
 
 
 def grid(values, n_batches=(200, 600)):
@@ -16,8 +24,7 @@ def grid(values, n_batches=(200, 600)):
 
 
 def write(tmp_path, g):
-    (tmp_path / "s").mkdir()
-    g.to_csv(tmp_path / "s" / "gaussianity.csv", index=False)
+    commit(tmp_path / "s", "gaussianity", g)
 
 
 def test_trends_reproduced(tmp_path):
@@ -71,20 +78,25 @@ def test_berry_esseen_verdict_ignores_unresolvable_cells(tmp_path):
             rows.append({"layer": layer, "batch_size": bs, "ks_q50": ks if layer == "Layer 4" else ks / 2,
                          "bound_q50": bound, "frac_ks_below_bound": frac, "null_ks_q90": 0.058,
                          "config_id": f"{bs}"})
-    (tmp_path / "s").mkdir()
-    pd.DataFrame(rows).to_csv(tmp_path / "s" / "berry_esseen.csv", index=False)
+    commit(tmp_path / "s", "berry_esseen", pd.DataFrame(rows))
     v = report.verdicts("s", tmp_path).set_index("claim")
     row = v.loc[[c for c in v.index if "Berry-Esseen" in c][0]]
     assert row.verdict == "reproduced" and "2/4" in row.evidence
     rows[0]["frac_ks_below_bound"] = 0.5  # a resolvable cell where the bound fails
-    pd.DataFrame(rows).to_csv(tmp_path / "s" / "berry_esseen.csv", index=False)
+    ResultStore(tmp_path / "s").forget({"64"})
+    commit(tmp_path / "s", "berry_esseen", pd.DataFrame([r for r in rows if r["config_id"] == "64"]))
     v = report.verdicts("s", tmp_path).set_index("claim")
     assert v.loc[[c for c in v.index if "Berry-Esseen" in c][0]].verdict == "not reproduced"
 
 
-def test_read_table_drops_only_repeated_rows(tmp_path):
-    (tmp_path / "s").mkdir()
+def test_read_table_shows_committed_rows_and_refuses_edited_tables(tmp_path):
     ex = pd.DataFrame({"config_id": ["a"] * 4, "layer": ["L"] * 4, "dim": [1, 1, 2, 2], "sample": [0, 1, 0, 1],
                        "noise": [0.1, 0.2, 0.3, 0.4]})
-    pd.concat([ex, ex]).to_csv(tmp_path / "s" / "examples.csv.gz", index=False)
-    assert len(report.read_table("s", "examples", tmp_path)) == 4
+    commit(tmp_path / "s", "examples", ex)
+    path = ResultStore(tmp_path / "s").path("examples")
+    leftover = pd.concat([pd.read_csv(path), ex.assign(config_id="killed")])  # rows of a commit that never finished
+    leftover.to_csv(path, index=False)
+    assert report.read_table("s", "examples", tmp_path).noise.tolist() == [0.1, 0.2, 0.3, 0.4]
+    leftover.assign(noise=leftover.noise * 2).to_csv(path, index=False)  # edited by hand
+    with pytest.raises(IntegrityError, match="examples.csv.gz: 1 configuration"):
+        report.read_table("s", "examples", tmp_path)

@@ -28,6 +28,8 @@ def load(name: str) -> dict:
     if not path.is_file():
         raise ConfigError(f"unknown preset {name!r}; choose one of {', '.join(names())} or give a .yaml path")
     spec = yaml.safe_load(path.read_text())
+    if not isinstance(spec, dict) or not spec.get("blocks") or "epochs" not in spec:
+        raise ConfigError(f"{path}: a preset is a mapping with 'epochs' and a non-empty 'blocks' list")
     unknown = set(spec) - TOP_KEYS
     if unknown:
         raise ConfigError(f"{path}: unknown top-level key(s) {sorted(unknown)}; known: {sorted(TOP_KEYS)}")
@@ -57,6 +59,9 @@ def expand(spec: dict, data: dict, epochs: int | None = None, repeats: int | Non
     e = spec["epochs"] if epochs is None else epochs
     r = spec.get("repeats", 1) if repeats is None else repeats
     points = spec.get("series_points", 5)
+    for name, v in (("epochs", e), ("repeats", r), ("series_points", points)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ConfigError(f"{name} must be a positive integer, got {v!r}")
     out, seen = [], set()
     for block in spec["blocks"]:
         block = {k: _words(v, e, points, r) for k, v in block.items()}

@@ -1,0 +1,107 @@
+"""Stage `capture`: the Gaussianity and tail-index tables against `gaussianity_of_noise`,
+`minibatch_gradients` and `shapiro_wilk` run directly on the same checkpoint, with the minibatch seed
+1000 * seed + repeat. Layers 1 and 6 only (23k + 2.6k weights) to stay fast on the CPU."""
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from sgnlib.capture import gaussianity_of_noise, minibatch_gradients
+from sgnlib.stages import Context, run_stage
+from sgnlib.stages.tail_index import ALPHA_BINS
+from sgnlib.stats import mohammadi_alpha, shapiro_wilk
+
+LAYERS = ("Layer 1", "Layer 6")
+GAUSS = ["gauss_pct_paper", "gauss_pct_strict", "degenerate_pct", "gauss_pct_fdr"]
+
+
+@pytest.fixture(scope="module")
+def capture(make_cfg, ctx):
+    def cfg(repeat, **kw):
+        return make_cfg("capture", batch_size=8, n_batches=10, repeat=repeat, layers=LAYERS, **kw)
+    runs = {name: run_stage(c, ctx) for name, c in (("r0", cfg(0)), ("r0_again", cfg(0)), ("r1", cfg(1)))}
+    return cfg, runs
+
+
+@pytest.fixture(scope="module")
+def matrices(capture, ctx):
+    """Repeat 0's gradient matrices, straight from `minibatch_gradients`."""
+    cfg0 = capture[0](0)
+    x, y, _ = ctx.data(cfg0)
+    out = {}
+    for mats in minibatch_gradients(ctx.model(cfg0), F.cross_entropy, x, y, 8, 10, layers=list(LAYERS), seed=0):
+        out.update(mats)
+    return out
+
+
+def test_gaussianity_equals_direct_call_and_recount(capture, ctx, matrices, check_rows):
+    cfg, runs = capture
+    g = runs["r0"]["gaussianity"]
+    check_rows(g, cfg(0))
+    x, y, _ = ctx.data(cfg(0))
+    ref, _ = gaussianity_of_noise(ctx.model(cfg(0)), F.cross_entropy, x, y, 8, 10, layers=list(LAYERS), seed=0)
+    assert list(g.layer) == list(ref.layer) == list(LAYERS)
+    assert list(g.d) == list(ref.d) == [23232, 2560]
+    for col in GAUSS:
+        assert list(g[col]) == list(ref[col]), col
+    for _, row in g.iterrows():  # the percentages from the p-values themselves
+        res = shapiro_wilk(matrices[row.layer])
+        p, deg = res.p.numpy(), res.degenerate.numpy()
+        assert row.gauss_pct_strict == 100.0 * ((p >= 0.05) & ~deg).sum() / p.size
+        assert row.gauss_pct_paper == 100.0 * ((p >= 0.05) | deg).sum() / p.size
+        assert row.degenerate_pct == 100.0 * deg.sum() / p.size
+    assert (g.bn_mode == "train").all() and (g.layers == '["Layer 1", "Layer 6"]').all()
+
+
+def test_tail_index_counts_against_shapiro_on_minibatch_gradients(capture, matrices, check_rows):
+    cfg, runs = capture
+    t = runs["r0"]["tail_index"]
+    check_rows(t, cfg(0))
+    assert (t.estimator == "mohammadi2015").all()
+    assert list(t.layer.unique()) == list(LAYERS)
+    for layer, h in t.groupby("layer", sort=False):
+        m = matrices[layer]
+        res = shapiro_wilk(m)
+        nongauss = (res.p < 0.05) & ~res.degenerate
+        assert h.count_all.sum() == m.shape[1]
+        assert h.count_nongaussian.sum() == int(nongauss.sum())
+        alpha = mohammadi_alpha(m - m.mean(0)).numpy()
+        c_all, _ = np.histogram(alpha, bins=ALPHA_BINS)
+        c_ng, _ = np.histogram(alpha[nongauss.numpy()], bins=ALPHA_BINS)
+        keep = (c_all > 0) | (c_ng > 0)
+        np.testing.assert_array_equal(h.count_all, c_all[keep])
+        np.testing.assert_array_equal(h.count_nongaussian, c_ng[keep])
+        np.testing.assert_allclose(h.bin_lo, ALPHA_BINS[:-1][keep])
+
+
+def test_two_runs_identical_and_repeats_differ(capture, strip_timing):
+    cfg, runs = capture
+    for table in ("gaussianity", "tail_index"):
+        a, b = strip_timing(runs["r0"][table]), strip_timing(runs["r0_again"][table])
+        assert a.equals(b), table
+    g0, g1 = runs["r0"]["gaussianity"], runs["r1"]["gaussianity"]
+    assert cfg(0).config_id != cfg(1).config_id and (g1.repeat == 1).all()
+    assert not np.array_equal(g0[GAUSS].to_numpy(), g1[GAUSS].to_numpy())
+    t0, t1 = runs["r0"]["tail_index"], runs["r1"]["tail_index"]
+    assert not (len(t0) == len(t1) and np.array_equal(t0.count_all, t1.count_all)
+                and np.array_equal(t0.count_nongaussian, t1.count_nongaussian))
+
+
+def test_minibatch_seed_is_1000_seed_plus_repeat(capture, ctx, train_cfg, make_cfg, tmp_path):
+    """Seed 1, repeat 1 must draw the minibatches of seed 1001. The seed-1 checkpoint is the seed-0
+    weights relabelled (the seed enters the checkpoint's folder, name and metadata), so nothing is retrained."""
+    cfg, runs = capture
+    cfg11 = make_cfg("capture", batch_size=8, n_batches=10, repeat=1, layers=LAYERS, seed=1)
+    mine = Context("cpu", tmp_path / "ck")
+    ck = torch.load(ctx.checkpoint_file(cfg(0)), map_location="cpu", weights_only=True)
+    ck["seed"] = 1
+    path = mine.checkpoint_file(cfg11)
+    path.parent.mkdir(parents=True)
+    torch.save(ck, path)
+    g = run_stage(cfg11, mine)["gaussianity"]
+    x, y, _ = mine.data(cfg11)
+    ref, _ = gaussianity_of_noise(mine.model(cfg11), F.cross_entropy, x, y, 8, 10, layers=list(LAYERS), seed=1001)
+    for col in GAUSS:
+        assert list(g[col]) == list(ref[col]), col
+    # same weights as seed 0, so seed 0 repeat 1 (minibatch seed 1) is a different draw
+    assert not np.array_equal(g[GAUSS].to_numpy(), runs["r1"]["gaussianity"][GAUSS].to_numpy())

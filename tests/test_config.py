@@ -1,0 +1,223 @@
+"""Config: every invalid value raises a one-line ConfigError at construction; the id covers every input."""
+import dataclasses
+import json
+from itertools import combinations
+
+import pytest
+
+from sgnlib.config import STAGE_FIELDS, Config, ConfigError
+from sgnlib.data import identify, n_train_images
+
+SYN = identify("train", "synthetic")
+DATA = {"data_source": SYN["source"], "data_sha256": SYN["sha256"]}
+
+BASE = {
+    "train": dict(checkpoint_epochs=(1, 3)),
+    "capture": dict(checkpoint_epoch=3, batch_size=8, n_batches=20, repeat=0),
+    "moments": dict(checkpoint_epoch=3, n_samples=16),
+    "berry_esseen": dict(checkpoint_epoch=3, batch_size=8, n_batches=20, n_samples=16),
+    "examples": dict(checkpoint_epoch=3, batch_size=8, n_batches=20, layers=("Layer 1", "Layer 4")),
+}
+
+
+def make(stage="capture", **kw) -> Config:
+    fields = dict(stage=stage, model="alexnet", epochs=3, **DATA, **BASE.get(stage, BASE["capture"]))
+    fields.update(kw)
+    return Config(**{k: v for k, v in fields.items() if v is not ...})
+
+
+def raises_one_line(pattern, fn, *args, **kw):
+    with pytest.raises(ConfigError, match=pattern) as e:
+        fn(*args, **kw)
+    assert "\n" not in str(e.value)
+    return e.value
+
+
+# ------------------------------------------------------------------ invalid values
+
+def test_synthetic_subset_size():
+    assert n_train_images("synthetic", None) == 200  # 20 per class; the batch-size cases below rely on it
+    assert n_train_images("synthetic", 5) == 50
+
+
+@pytest.mark.parametrize("stage,kw,pattern", [
+    ("capture", dict(batch_size=0), r"batch_size must be >= 1, got 0"),
+    ("capture", dict(batch_size=-1), r"batch_size must be >= 1, got -1"),
+    ("capture", dict(batch_size=64.0), r"batch_size must be an integer, got 64\.0 \(float\)"),
+    ("capture", dict(batch_size="64"), r"batch_size must be an integer, got '64' \(str\)"),
+    ("capture", dict(batch_size=True), r"batch_size must be an integer, got True \(bool\)"),
+    ("capture", dict(epochs=0, checkpoint_epoch=1), r"epochs must be >= 1, got 0"),
+    ("capture", dict(epochs=2.0), r"epochs must be an integer"),
+    ("capture", dict(repeat=-1), r"repeat must be >= 0, got -1"),
+    ("capture", dict(repeat=1.5), r"repeat must be an integer"),
+    ("capture", dict(n_batches=2), r"n_batches must be in 3\.\.5000, got 2"),
+    ("capture", dict(n_batches=5001), r"n_batches must be in 3\.\.5000, got 5001"),
+    ("capture", dict(checkpoint_epoch=4), r"checkpoint_epoch must be in 1\.\.3, got 4"),
+    ("capture", dict(checkpoint_epoch=0), r"checkpoint_epoch must be in 1\.\.3, got 0"),
+    ("train", dict(checkpoint_epochs=(1, 4)), r"checkpoint_epochs entry must be in 1\.\.3, got 4"),
+    ("train", dict(checkpoint_epochs=(0,)), r"checkpoint_epochs entry must be in 1\.\.3, got 0"),
+    ("capture", dict(model="alexnet-bn"), r"unknown model 'alexnet-bn'; valid names: .*alexnet_bn"),
+    ("captur", {}, r"unknown stage 'captur'; stages: train, capture"),
+    ("capture", dict(n_batches=None), r"stage 'capture' needs n_batches"),
+    ("capture", dict(repeat=None), r"stage 'capture' needs repeat"),
+    ("train", dict(checkpoint_epochs=None), r"stage 'train' needs checkpoint_epochs"),
+    ("moments", dict(batch_size=8), r"stage 'moments' takes no batch_size \(it takes checkpoint_epoch, n_samples\)"),
+    ("train", dict(checkpoint_epoch=3), r"stage 'train' takes no checkpoint_epoch"),
+    ("capture", dict(n_samples=16), r"stage 'capture' takes no n_samples"),
+    ("moments", dict(layers=("Layer 1",)), r"stage 'moments' takes no layers"),
+    ("capture", dict(data_source="auto"), r"data_source must be one of .* once resolved, got 'auto'"),
+    ("capture", dict(data_source="imagenet"), r"data_source must be one of .* got 'imagenet'"),
+    ("capture", dict(batch_size=201), r"batch_size 201 exceeds the 200 training images of synthetic data"),
+    ("capture", dict(subset=5, batch_size=51), r"batch_size 51 exceeds the 50 training images .*subset=5"),
+    ("berry_esseen", dict(batch_size=201), r"batch_size 201 exceeds the 200 training images"),
+    ("moments", dict(n_samples=201), r"n_samples 201 exceeds the 200 training images"),
+    ("moments", dict(n_samples=0), r"n_samples must be >= 1, got 0"),
+    ("capture", dict(recipe={"learning_rate": 0.1}), r"recipe cannot set 'learning_rate'"),
+    ("capture", dict(seed=-1), r"seed must be >= 0, got -1"),
+    ("capture", dict(subset=0), r"subset must be >= 1, got 0"),
+    ("examples", dict(layers="Layer 1"), r"layers must be a non-empty list of layer names, got 'Layer 1'"),
+    ("examples", dict(layers=("Layer 1", 4)), r"layers must be a non-empty list of layer names"),
+])
+def test_invalid_value_raises_one_line_config_error(stage, kw, pattern):
+    raises_one_line(pattern, make, stage, **kw)
+
+
+def test_config_error_is_a_value_error():
+    assert issubclass(ConfigError, ValueError)
+
+
+def test_batch_size_equal_to_the_images_is_fine():
+    assert make(batch_size=200).batch_size == 200
+    assert make(subset=5, batch_size=50).batch_size == 50
+    assert make("moments", n_samples=200).n_samples == 200
+
+
+def test_shapiro_range_ends_are_valid():
+    assert make(n_batches=3).n_batches == 3
+    assert make(n_batches=5000).n_batches == 5000
+
+
+def test_from_dict_rejects_unknown_and_missing_keys():
+    d = make().to_dict()
+    raises_one_line(r"unknown configuration field\(s\) \['bacth_size'\]; known: ", Config.from_dict,
+                    {**d, "bacth_size": 8})
+    raises_one_line(r"unknown configuration field\(s\) \['_id'\]", Config.from_dict, {**d, "_id": "x"})
+    raises_one_line(r"configuration lacks \['epochs', 'stage'\]", Config.from_dict,
+                    {k: v for k, v in d.items() if k not in ("stage", "epochs")})
+
+
+def test_from_dict_validates_like_the_constructor():
+    raises_one_line(r"batch_size must be >= 1", Config.from_dict, {**make().to_dict(), "batch_size": 0})
+
+
+def test_config_is_frozen():
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        make().batch_size = 16
+
+
+def test_scalar_checkpoint_epochs_is_a_config_error():
+    raises_one_line(r"checkpoint_epochs", make, "train", checkpoint_epochs=3)
+
+
+def test_string_checkpoint_epoch_entry_is_a_config_error():
+    raises_one_line(r"checkpoint_epochs entry must be an integer", make, "train", checkpoint_epochs=("1", 2))
+
+
+def test_recipe_value_of_wrong_type_is_a_config_error():
+    raises_one_line(r"lr", make, recipe={"lr": "0.01"})
+
+
+def test_unknown_layer_name_is_a_config_error():
+    raises_one_line(r"Layer 99", make, "examples", layers=("Layer 99",))
+
+
+# ------------------------------------------------------------------ identity
+
+def test_config_id_changes_with_every_input():
+    base = make(layers=None)
+    variants = {
+        "base": base,
+        "data_source": make(layers=None, data_source="jpeg-mirror"),
+        "data_sha256": make(layers=None, data_sha256="0" * 64),
+        "seed": make(layers=None, seed=1),
+        "subset": make(layers=None, subset=10),
+        "recipe": make(layers=None, recipe={"lr": 0.01}),
+        "recipe_bool": make(layers=None, recipe={"augment": False}),
+        "model": make(layers=None, model="alexnet_bn"),
+        "epochs": make(layers=None, epochs=4),
+        "checkpoint_epoch": make(layers=None, checkpoint_epoch=2),
+        "batch_size": make(layers=None, batch_size=16),
+        "n_batches": make(layers=None, n_batches=21),
+        "repeat": make(layers=None, repeat=1),
+        "layers": make(layers=("Layer 1",)),
+        "layers_order": make(layers=("Layer 4", "Layer 1")),
+        "layers_other": make(layers=("Layer 1", "Layer 4")),
+    }
+    ids = {k: c.config_id for k, c in variants.items()}
+    for (a, ia), (b, ib) in combinations(ids.items(), 2):
+        assert ia != ib, f"{a} and {b} share the id {ia}"
+
+
+def test_config_id_differs_between_stages_with_the_same_fields():
+    assert make("capture", layers=None).config_id != make("examples", layers=None).config_id
+
+
+def test_config_id_readable_prefix():
+    c = make()
+    assert c.config_id.startswith("capture-alexnet-e3-c3-b8-n20-r0-")
+    assert make("train").config_id.startswith("train-alexnet-e3-")
+
+
+def test_checkpoint_epochs_do_not_change_a_train_id():
+    a, b, c = make("train", checkpoint_epochs=(3,)), make("train", checkpoint_epochs=(1, 2, 3)), \
+        make("train", checkpoint_epochs=[3, 1, 1])
+    assert a.config_id == b.config_id == c.config_id
+    assert c.checkpoint_epochs == (1, 3)  # sorted, deduplicated
+
+
+def test_equal_configs_have_equal_ids():
+    a, b = make(recipe={"lr": 0.01, "momentum": 0.8}), make(recipe={"momentum": 0.8, "lr": 0.01})
+    assert a == b and a.config_id == b.config_id
+    assert make(layers=["Layer 1", "Layer 4"]).config_id == make(layers=("Layer 1", "Layer 4")).config_id
+
+
+def test_recipe_default_override_has_the_default_id():
+    # the id hashes the full recipe, so spelling out a default changes no number and no id
+    assert make(recipe={"lr": 0.1}).config_id == make().config_id
+
+
+@pytest.mark.parametrize("stage", sorted(STAGE_FIELDS))
+def test_to_dict_from_dict_round_trip(stage):
+    c = make(stage, recipe={"lr": 0.01, "augment": False}, seed=2, subset=10)
+    d = c.to_dict()
+    assert json.loads(json.dumps(d)) == d  # JSON-ready
+    back = Config.from_dict(json.loads(json.dumps(d)))
+    assert back == c and back.config_id == c.config_id
+    assert "_id" not in d and all(v is not None for v in d.values())
+
+
+def test_checkpoint_key():
+    cap = make()
+    assert cap.checkpoint_key() != make(model="alexnet_bn").checkpoint_key()
+    assert cap.checkpoint_key() != make(data_sha256="0" * 64).checkpoint_key()
+    assert cap.checkpoint_key() != make(recipe={"lr": 0.01}).checkpoint_key()
+    assert cap.checkpoint_key() != make(seed=1).checkpoint_key()
+    # shared by everything that reads the same weights
+    train = cap.train_config()
+    assert train.stage == "train" and train.checkpoint_epochs == (3,)
+    assert cap.checkpoint_key() == train.checkpoint_key() == make("train").checkpoint_key()
+    assert cap.checkpoint_key() == make(batch_size=16, repeat=2).checkpoint_key() == make("moments").checkpoint_key()
+    assert make(checkpoint_epoch=2).train_config().checkpoint_epochs == (2,)
+
+
+def test_row_fields():
+    c = make("examples", recipe={"lr": 0.01})
+    row = c.row_fields()
+    assert row["config_id"] == c.config_id
+    assert row["layers"] == '["Layer 1", "Layer 4"]' and json.loads(row["layers"]) == ["Layer 1", "Layer 4"]
+    assert json.loads(row["recipe"]) == {"lr": 0.01}
+    assert row["batch_size"] == 8 and row["stage"] == "examples"
+    assert "repeat" not in row and "subset" not in row  # unset fields carry no column
+    assert all(not isinstance(v, (list, tuple, dict)) for v in row.values())
+    t = make("train").row_fields()
+    assert t["checkpoint_epochs"] == "[1, 3]"

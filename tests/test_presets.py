@@ -1,0 +1,200 @@
+"""Presets: every file expands into valid, unique, correctly ordered Configs; overrides and errors."""
+from collections import Counter
+
+import pytest
+
+from sgnlib import presets
+from sgnlib.config import STAGE_FIELDS, ConfigError
+from sgnlib.data import identify
+
+SYN = identify("train", "synthetic")
+REAL = {"source": "jpeg-mirror", "sha256": "0" * 64}  # cpu/paper use all 50,000 images (subset null)
+
+
+def data_for(name):
+    return SYN if presets.load(name).get("subset") else REAL
+
+
+def expand(name, **kw):
+    return presets.expand(presets.load(name), data_for(name), **kw)
+
+
+def test_names():
+    assert {"cpu", "paper", "smoke"} <= set(presets.names())
+    assert presets.names() == sorted(presets.names())
+
+
+@pytest.mark.parametrize("name", presets.names())
+def test_preset_expands_to_valid_unique_ordered_configs(name):
+    cfgs = expand(name)
+    assert cfgs
+    ids = [c.config_id for c in cfgs]
+    assert len(ids) == len(set(ids))
+    assert {c.stage for c in cfgs} <= set(STAGE_FIELDS)
+    data = data_for(name)
+    assert all(c.data_source == data["source"] and c.data_sha256 == data["sha256"] for c in cfgs)
+    trained = {}  # checkpoint_key -> checkpoint epochs saved by an earlier train config
+    for c in cfgs:
+        if c.stage == "train":
+            trained.setdefault(c.checkpoint_key(), set()).update(c.checkpoint_epochs)
+            assert c.epochs in c.checkpoint_epochs  # the final weights are always kept
+        else:
+            assert c.checkpoint_epoch in trained.get(c.checkpoint_key(), set()), \
+                f"{c.config_id} reads epoch {c.checkpoint_epoch} of {c.checkpoint_key()} before any train saves it"
+
+
+@pytest.mark.parametrize("name", presets.names())
+def test_preset_starts_with_train(name):
+    cfgs = expand(name)
+    assert cfgs[0].stage == "train"
+
+
+def test_series():
+    assert presets.series(15, 5) == [1, 3, 6, 9, 12, 15]
+    s = presets.series(300, 12)
+    assert s[0] == 1 and s[-1] == 300
+    assert s[1:] == list(range(25, 301, 25))
+    assert presets.series(2, 2) == [1, 2]
+    assert presets.series(3, 12) == [1, 2, 3]  # fewer epochs than points: every epoch
+    assert presets.series(1, 5) == [1]
+    assert presets.series(10, 3) == [1, 3, 6, 9, 10]  # the last epoch is always in
+
+
+def test_cpu_preset_default_grid():
+    cfgs = expand("cpu")
+    trains = [c for c in cfgs if c.stage == "train"]
+    assert [c.model for c in trains] == ["alexnet", "alexnet_bn"]
+    assert all(c.checkpoint_epochs == (1, 3, 6, 9, 12, 15) and c.epochs == 15 for c in trains)
+    final = [c for c in cfgs if c.stage == "capture" and c.checkpoint_epoch == 15]
+    assert len(final) == 2 * 4  # models x batch sizes x 1 repeat
+    assert Counter(c.stage for c in cfgs) == {"train": 2, "capture": 18, "moments": 1, "berry_esseen": 4,
+                                              "examples": 4}
+
+
+def test_repeats_override_triples_the_final_capture_grid():
+    one = [c for c in expand("cpu") if c.stage == "capture" and c.checkpoint_epoch == 15]
+    three = [c for c in expand("cpu", repeats=3) if c.stage == "capture" and c.checkpoint_epoch == 15]
+    assert len(three) == 3 * len(one) == 24
+    assert sorted({c.repeat for c in three}) == [0, 1, 2]
+    # the series capture is one repeat whatever --repeats says
+    assert len([c for c in expand("cpu", repeats=3) if c.stage == "capture" and c.checkpoint_epoch < 15]) == 10
+
+
+def test_epochs_override_changes_every_config_and_the_series():
+    cfgs = expand("cpu", epochs=30)
+    assert {c.epochs for c in cfgs} == {30}
+    assert [c.checkpoint_epochs for c in cfgs if c.stage == "train"] == [(1, 6, 12, 18, 24, 30)] * 2
+    assert {c.checkpoint_epoch for c in cfgs if c.stage in ("moments", "berry_esseen", "examples")} == {30}
+    assert sorted({c.checkpoint_epoch for c in cfgs if c.stage == "capture"}) == [1, 6, 12, 18, 24, 30]
+    assert not {c.config_id for c in cfgs} & {c.config_id for c in expand("cpu")}
+
+
+def test_epochs_override_zero_is_a_config_error():
+    with pytest.raises(ConfigError, match=r"epochs must be a positive integer, got 0") as e:
+        expand("cpu", epochs=0)
+    assert "\n" not in str(e.value)
+
+
+def test_cpu_preset_does_not_fit_synthetic_data():
+    # batch sizes up to 512 need the full data set; on 200 synthetic images the batch check fires first
+    with pytest.raises(ConfigError, match=r"batch_size 256 exceeds the 200 training images"):
+        presets.expand(presets.load("cpu"), SYN)
+
+
+def test_zero_repeats_is_a_config_error():
+    with pytest.raises(ConfigError, match="repeats"):
+        expand("cpu", repeats=0)
+
+
+def test_paper_preset_size_per_stage_and_model():
+    cfgs = expand("paper")
+    assert len(cfgs) == 155
+    assert Counter((c.stage, c.model) for c in cfgs) == {
+        ("train", "alexnet"): 1, ("train", "alexnet_bn"): 1, ("train", "resnet20"): 1, ("train", "resnet56"): 1,
+        # Tables 1-2: 6 batch sizes x 2 n_batches x 5 repeats = 60, + Fig 1 series (13 epochs, epoch 300 shared) = 72
+        ("capture", "alexnet"): 72, ("capture", "alexnet_bn"): 13, ("capture", "resnet20"): 13,
+        ("capture", "resnet56"): 40,  # 4 batch sizes x 2 n_batches x 5 repeats
+        ("moments", "alexnet"): 1, ("moments", "resnet56"): 1,
+        ("berry_esseen", "alexnet"): 6, ("examples", "alexnet"): 5,
+    }
+    assert all(c.epochs == 300 and c.subset is None for c in cfgs)
+    trains = [c for c in cfgs if c.stage == "train"]
+    assert all(c.checkpoint_epochs == tuple([1] + list(range(25, 301, 25))) for c in trains)
+    # the ResNets train after every AlexNet configuration (file order is the priority order)
+    first_resnet = next(i for i, c in enumerate(cfgs) if c.model.startswith("resnet"))
+    assert all(not c.model.startswith("alexnet") for c in cfgs[first_resnet:])
+
+
+def test_smoke_preset_size():
+    cfgs = expand("smoke")
+    assert Counter(c.stage for c in cfgs) == {"train": 1, "capture": 4, "moments": 1, "berry_esseen": 1,
+                                              "examples": 1}
+    assert all(c.subset == 20 and c.epochs == 2 for c in cfgs)
+
+
+def test_unknown_preset_lists_the_names():
+    with pytest.raises(ConfigError, match=r"unknown preset 'papr'; choose one of cpu, paper, smoke") as e:
+        presets.load("papr")
+    assert "\n" not in str(e.value)
+    with pytest.raises(ConfigError, match=r"unknown preset"):
+        presets.load("/nonexistent/x.yaml")
+
+
+TINY = """\
+epochs: 3
+repeats: 2
+series_points: 3
+subset: 2
+blocks:
+  - {stage: train, model: alexnet, checkpoint_epochs: series}
+  - {stage: capture, model: [alexnet], checkpoint_epoch: final, batch_size: [4, 8], n_batches: 5, repeat: repeats}
+"""
+
+
+def test_yaml_path_works_as_a_preset(tmp_path):
+    p = tmp_path / "mine.yaml"
+    p.write_text(TINY)
+    cfgs = presets.expand(presets.load(str(p)), SYN)
+    assert [c.stage for c in cfgs] == ["train"] + ["capture"] * 4
+    assert cfgs[0].checkpoint_epochs == (1, 2, 3)
+    assert sorted((c.batch_size, c.repeat) for c in cfgs[1:]) == [(4, 0), (4, 1), (8, 0), (8, 1)]
+    assert all(c.subset == 2 and c.seed == 0 for c in cfgs)
+    (tmp_path / "mine.yml").write_text(TINY)
+    assert [c.config_id for c in presets.expand(presets.load(str(tmp_path / "mine.yml")), SYN)] == \
+        [c.config_id for c in cfgs]
+
+
+def test_yaml_with_unknown_top_level_key(tmp_path):
+    p = tmp_path / "bad.yaml"
+    p.write_text(TINY + "repeat: 3\n")
+    with pytest.raises(ConfigError, match=r"unknown top-level key\(s\) \['repeat'\]") as e:
+        presets.load(str(p))
+    assert str(p) in str(e.value) and "\n" not in str(e.value)
+
+
+def test_yaml_block_with_unknown_field(tmp_path):
+    p = tmp_path / "bad.yaml"
+    p.write_text(TINY.replace("n_batches: 5", "n_batch: 5"))
+    with pytest.raises(ConfigError, match=r"unknown configuration field\(s\) \['n_batch'\]"):
+        presets.expand(presets.load(str(p)), SYN)
+
+
+def test_yaml_block_with_invalid_value(tmp_path):
+    p = tmp_path / "bad.yaml"
+    p.write_text(TINY.replace("n_batches: 5", "n_batches: 2"))
+    with pytest.raises(ConfigError, match=r"n_batches must be in 3\.\.5000, got 2"):
+        presets.expand(presets.load(str(p)), SYN)
+
+
+def test_yaml_without_blocks_is_a_config_error(tmp_path):
+    p = tmp_path / "noblocks.yaml"
+    p.write_text("epochs: 3\n")
+    with pytest.raises(ConfigError, match="blocks"):
+        presets.expand(presets.load(str(p)), SYN)
+
+
+def test_empty_yaml_is_a_config_error(tmp_path):
+    p = tmp_path / "empty.yaml"
+    p.write_text("# nothing\n")
+    with pytest.raises(ConfigError):
+        presets.load(str(p))
