@@ -187,3 +187,22 @@ def test_papermill_error_is_the_original_line_plus_notebook_path(tiny, tmp_path)
         Sweep([bad], store, ctx, runner="papermill", runs_dir=tmp_path / "runs", log=lambda *_: None).run()
     assert "\n" not in str(e.value)
     assert store.done() == set()
+
+
+def test_slurm_array_script_two_tasks_at_once_on_the_smoke_preset(tmp_path):
+    """scripts/slurm_sweep.sh as the README shows it, as SLURM would start two array tasks together."""
+    env = {**os.environ, "PYTHON": sys.executable, "PRESET": "smoke", "SLURM_ARRAY_TASK_COUNT": "2",
+           "SLURM_SUBMIT_DIR": str(REPO_ROOT)}
+    extra = ["--data-source", "synthetic", "--device", "cpu", "--results-dir", str(tmp_path / "res"),
+             "--checkpoints", str(tmp_path / "ck")]
+    procs = [subprocess.Popen(["bash", "scripts/slurm_sweep.sh", *extra], cwd=REPO_ROOT, text=True,
+                              env={**env, "SLURM_ARRAY_TASK_ID": str(i)}, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE) for i in range(2)]
+    for p in procs:
+        _, err = p.communicate(timeout=600)
+        assert p.returncode == 0, err[-2000:]
+    store = ResultStore(tmp_path / "res" / "smoke")
+    cfgs = presets.expand(presets.load("smoke"), identify("train", "synthetic"))
+    assert store.done() == {c.config_id for c in cfgs} and store.verify() == len(cfgs)
+    g = store.read("gaussianity")
+    assert len(g) == 2 * g.config_id.nunique()  # two layers per capture, each once

@@ -1,13 +1,36 @@
 """Shared set-up of the stage tests: one 2-epoch AlexNet run on the synthetic data (a few seconds on
 the CPU), trained once per session, and a factory for the stage configurations that read it."""
+from contextlib import contextmanager
+
 import pytest
+import torch
 
 from sgnlib.config import Config
 from sgnlib.data import identify
 from sgnlib.stages import Context, run_stage
 
 PROVENANCE = ("config_id", "data_source", "data_sha256", "git_commit", "torch_version", "wall_s")
-TIMING = ("wall_s", "grad_s", "shapiro_s", "epoch_s", "img_per_s", "date")
+# columns that may differ between two runs of the same configuration: timings, and provenance that
+# can change underneath (another process editing the checkout turns git_commit "+dirty")
+VOLATILE = ("wall_s", "grad_s", "shapiro_s", "epoch_s", "img_per_s", "date", "git_commit")
+
+
+@contextmanager
+def one_thread():
+    """One torch thread: on a shared 2-core machine, two threads that wait for each other spin and
+    run several times slower than one (these tests took 10 s with one thread, 10-60 s with two)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    with one_thread():  # restored after each module, so tests outside this folder keep their setting
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -28,7 +51,8 @@ def train_cfg(data):
 @pytest.fixture(scope="session")
 def trained(train_cfg, ctx):
     """The training table of the first (real) training run."""
-    return run_stage(train_cfg, ctx)["training"]
+    with one_thread():  # session-scoped: set up before the module-scoped `_one_thread`
+        return run_stage(train_cfg, ctx)["training"]
 
 
 @pytest.fixture(scope="session")
@@ -58,10 +82,10 @@ def check_rows():
 
 
 def without_timing(df):
-    return df.drop(columns=[c for c in TIMING if c in df.columns]).reset_index(drop=True)
+    return df.drop(columns=[c for c in VOLATILE if c in df.columns]).reset_index(drop=True)
 
 
 @pytest.fixture(scope="session")
 def strip_timing():
-    """strip_timing(df): df without its timing and date columns (for run-to-run comparisons)."""
+    """strip_timing(df): df without its VOLATILE columns (for run-to-run comparisons)."""
     return without_timing
