@@ -32,3 +32,51 @@ def test_ci_runs_the_readme_test_command():
     ci = (REPO_ROOT / ".ci" / "run").read_text()
     assert "make test" in readme and "make book" in readme
     assert "make test" in ci.splitlines()[-1]
+
+
+def _imports_of_sgnlib():
+    """{module: set of sgnlib modules it imports} from the source (relative and absolute imports)."""
+    import ast
+    pkg = REPO_ROOT / "sgnlib"
+    graph = {}
+    for path in pkg.rglob("*.py"):
+        parts = path.relative_to(REPO_ROOT).with_suffix("").parts
+        mod = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        package = mod if path.name == "__init__.py" else mod.rsplit(".", 1)[0]
+        deps = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                base = package
+                for _ in range(max(node.level - 1, 0)):
+                    base = base.rsplit(".", 1)[0]
+                target = (f"{base}.{node.module}" if node.module else base) if node.level else node.module
+                if target and target.startswith("sgnlib"):
+                    deps.add(target)
+                    deps.update(f"{target}.{a.name}" for a in node.names)
+            elif isinstance(node, ast.Import):
+                deps.update(a.name for a in node.names if a.name.startswith("sgnlib"))
+        graph[mod] = deps
+    return {m: {d for d in deps if d in graph and d != m} for m, deps in graph.items()}
+
+
+def test_imports_flow_one_way():
+    """No sgnlib module imports one that imports it back, directly or not (package __init__s aside)."""
+    graph = _imports_of_sgnlib()
+
+    def reach(start):
+        seen, todo = set(), [start]
+        while todo:
+            for d in graph[todo.pop()]:
+                if d not in seen:
+                    seen.add(d)
+                    todo.append(d)
+        return seen
+    cycles = [(m, d) for m in graph for d in graph[m] if m in reach(d) and not m.startswith(d + ".")
+              and not d.startswith(m + ".")]
+    assert not cycles, cycles
+
+
+def test_no_module_over_300_lines():
+    long = {str(p.relative_to(REPO_ROOT)): n for p in (REPO_ROOT / "sgnlib").rglob("*.py")
+            if (n := len(p.read_text().splitlines())) > 330}
+    assert not long, long

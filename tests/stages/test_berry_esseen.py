@@ -1,13 +1,16 @@
 """Stage `berry_esseen` (all AlexNet layers, batch 8 x 10 minibatches): one layer's quantiles against
 `ks_distance_to_normal` of the minibatch matrix and `berry_esseen_bound` of the per-sample moments."""
 import numpy as np
+import pytest
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 from scipy import stats
 
-from sgnlib.capture import minibatch_gradients
+from sgnlib.capture import minibatch_gradients, per_sample_moments
 from sgnlib.models import weight_layers
 from sgnlib.stages import run_stage
+from sgnlib.stages.berry_esseen import berry_esseen_table
 from sgnlib.stats import A0_SHEVTSOVA, berry_esseen_bound
 from sgnlib.stats.berry_esseen import ks_distance_to_normal, null_ks_quantiles
 
@@ -49,3 +52,23 @@ def test_stage_against_direct_computation(make_cfg, ctx, check_rows):
     for j in np.flatnonzero(ok.numpy())[:5]:
         z = (m64[:, j] - m64[:, j].mean()) / m64[:, j].std(ddof=1)
         assert abs(stats.kstest(z, "norm").statistic - float(ks_distance_to_normal(m[:, j:j + 1])[0])) < 1e-9
+
+
+@pytest.mark.xfail(strict=True, raises=RuntimeError,
+                   reason="sgnlib bug: berry_esseen_table calls torch.quantile on an empty tensor when every "
+                          "dimension of a layer is a point mass (a dead layer), so the stage crashes with "
+                          "'quantile() input tensor must be non-empty' instead of reporting n_dims = 0 with "
+                          "NaN quantiles, as the moments stage's ratio_histogram does for an empty layer")
+def test_dead_layer_gives_a_row_with_no_dimensions(make_cfg):
+    cfg = make_cfg("berry_esseen", batch_size=8, n_batches=10, n_samples=8)
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(3072, 4), nn.ReLU(), nn.Linear(4, 10))
+    with torch.no_grad():
+        model[1].bias.fill_(-1e6)  # the ReLU never fires: every gradient of both layers is 0
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(40, 3, 32, 32, generator=g), torch.randint(0, 10, (40,), generator=g)
+    mom = per_sample_moments(model, x, y, n_samples=8)
+    assert all(not torch.isfinite(m["beta_over_sigma3"]).any() for m in mom.values())
+    table = berry_esseen_table(model, x, y, cfg, mom)
+    assert list(table.layer) == ["Layer 1", "Layer 2"] and (table.n_dims == 0).all()
+    assert table.ks_q50.isna().all() and table.bound_q50.isna().all()

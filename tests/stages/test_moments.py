@@ -36,11 +36,6 @@ def test_ratio_histogram_hand_made():
     assert out[0]["count"] >= 2 and out[-1]["count"] == 1
 
 
-def test_ratio_histogram_all_point_masses_gives_no_rows():
-    res = {"beta_over_sigma3": torch.full((4,), float("nan")), "sigma2": torch.zeros(4)}
-    assert ratio_histogram("L", res) == []
-
-
 @pytest.fixture(scope="module")
 def stage(make_cfg, ctx):
     cfg = make_cfg("moments", n_samples=N_SAMPLES)

@@ -1,0 +1,36 @@
+"""Provenance columns: commit, date, device, versions, data identity; atomic CSV writes."""
+import datetime as dt
+
+import pandas as pd
+import torch
+
+from sgnlib import provenance as P
+
+
+def test_provenance_fields(monkeypatch):
+    monkeypatch.setenv("SGN_COMMIT", "abc123")
+    p = P.provenance("cpu", {"source": "synthetic", "sha256": "f" * 64})
+    assert p["git_commit"] == "abc123" and p["data_source"] == "synthetic" and p["data_sha256"] == "f" * 64
+    assert p["torch_version"] == torch.__version__ and p["cuda_version"] is None
+    assert p["device"].startswith("cpu (") and dt.datetime.fromisoformat(p["date"]).tzinfo is not None
+
+
+def test_git_commit_is_the_checkout_head(monkeypatch):
+    import subprocess
+    monkeypatch.delenv("SGN_COMMIT", raising=False)
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=P.REPO_ROOT, capture_output=True, text=True).stdout.strip()
+    if not head:
+        return  # not a git checkout (e.g. an sdist): 'unknown' is the documented answer
+    assert P.git_commit().removesuffix("+dirty") == head
+
+
+def test_resolve_device():
+    assert P.resolve_device("cpu") == torch.device("cpu")
+    assert P.resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def test_atomic_write_and_append(tmp_path):
+    path = tmp_path / "t.csv.gz"
+    P.atomic_write_csv(pd.DataFrame({"a": [1]}), path)
+    P.append_rows(pd.DataFrame({"a": [2]}), path)
+    assert pd.read_csv(path).a.tolist() == [1, 2] and not list(tmp_path.glob(".*tmp*"))
