@@ -3,6 +3,7 @@
     python -m sgnlib.sweep --preset cpu --dry-run                 # grid, what is done, time estimate
     python -m sgnlib.sweep --preset cpu                           # run (resumes; safe to run twice at once)
     python -m sgnlib.sweep --preset paper --shard 0/4             # every 4th configuration (SLURM array)
+    python -m sgnlib.sweep --preset paper --executor slurm --slurm-partition gpu   # submit SLURM jobs (submitit)
     python -m sgnlib.sweep merge OTHER/results/paper data/results/paper   # combine two results folders
     python -m sgnlib.sweep verify data/results/cpu                # check tables against the ledger
     python -m sgnlib.sweep forget data/results/cpu ID [ID ...]    # drop configurations
@@ -15,7 +16,7 @@ import re
 import sys
 from pathlib import Path
 
-from . import presets
+from . import executors, presets
 from .config import ConfigError
 from .data import SOURCES, identify
 from .engine import USER_ERRORS, Sweep, estimate_seconds, validate
@@ -36,6 +37,16 @@ def positive_int(text: str) -> int:
     return v
 
 
+def non_negative_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {v}")
+    return v
+
+
 def parse_shard(text: str | None):
     if not text:
         return None
@@ -48,11 +59,12 @@ def parse_shard(text: str | None):
     return i, k
 
 
-def check_device(text: str) -> str:
+def check_device(text: str, here: bool = True) -> str:
+    """here=False: the device is a SLURM node's, so only the spelling is checked on this machine."""
     import torch
     if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", text):
         raise ConfigError(f"unknown device {text!r}: use cuda, cuda:N, cpu or auto")
-    if text.startswith("cuda") and not torch.cuda.is_available():
+    if here and text.startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError(f"--device {text}: CUDA is not available on this machine; use --device cpu or auto")
     return text
 
@@ -112,6 +124,20 @@ def _parser():
     r.add_argument("--deadline", type=float, help="stop starting new configurations after this many seconds")
     r.add_argument("--wait", type=float, default=6 * 3600, help="seconds to wait for another process's work")
     r.add_argument("--dry-run", action="store_true", help="check everything, list done/todo, estimate time")
+    x = r.add_argument_group("executors", "run as jobs instead of in this process (needs submitit; see "
+                             "sgnlib/executors.py): one job per train configuration, the rest after it")
+    x.add_argument("--executor", default="inline", choices=list(executors.EXECUTORS),
+                   help="inline: here (default); local: submitit jobs on this machine; slurm: SLURM jobs")
+    x.add_argument("--jobs", type=positive_int, help="jobs for the configurations that read checkpoints "
+                   "(default: one per training run)")
+    x.add_argument("--slurm-partition", help="SLURM partition")
+    x.add_argument("--slurm-gpus-per-node", type=non_negative_int, help="GPUs per job (default 1)")
+    x.add_argument("--slurm-cpus-per-task", type=positive_int, help="CPUs per job (default 8)")
+    x.add_argument("--slurm-time", type=executors.slurm_minutes,
+                   help="time limit per job: minutes or [D-]HH:MM:SS (default 1440 = 24 h)")
+    x.add_argument("--slurm-mem-gb", type=positive_int, help="memory per job in GB (default: the partition's)")
+    x.add_argument("--slurm-array-parallelism", type=positive_int, help="at most this many jobs of one array at once")
+    x.add_argument("--log-dir", help="submitit's folder: job logs and pickles (default: runs/slurm or runs/local)")
     m = sub.add_parser("merge", help="commit into DEST every configuration of SRC it lacks (idempotent)")
     m.add_argument("src")
     m.add_argument("dest")
@@ -126,7 +152,7 @@ def _parser():
 def plan(a):
     """Everything a run needs, checked, without writing anything:
     (this shard's configurations, all of them, store, context, ids done, data identity)."""
-    check_device(a.device)
+    check_device(a.device, here=getattr(a, "executor", "inline") != "slurm")
     shard = parse_shard(a.shard)
     spec = presets.load(a.preset)
     data = identify("train", a.data_source)
@@ -154,7 +180,12 @@ def main(argv=None) -> int:
         elif a.command == "forget":
             print(f"{ResultStore(a.folder).forget(a.ids)} configuration(s) removed from {a.folder}")
         else:
+            executors.check_options(a)
+            if a.log_dir is not None:
+                check_writable_dir(Path(a.log_dir), "--log-dir")
             cfgs, universe, store, ctx, done, data = plan(a)
+            if a.executor != "inline":
+                return executors.run(a, cfgs, universe, store, ctx, done, RUNS_DIR / store.folder.name)
             if a.dry_run:
                 for c in cfgs:
                     print(("done " if c.config_id in done else "todo ") + c.config_id)

@@ -26,11 +26,15 @@ def berry_esseen_table(model, x, y, cfg: Config, mom: dict) -> pd.DataFrame:
             ok = torch.isfinite(ks) & torch.isfinite(bound)
             ks, bound = ks[ok], bound[ok]
             q = torch.tensor([0.1, 0.5, 0.9], dtype=torch.float64, device=ks.device)
-            kq, bq = torch.quantile(ks, q).tolist(), torch.quantile(bound, q).tolist()
+            if ks.numel() == 0:  # every dimension a point mass (a dead layer): nothing to compare
+                kq = bq = [float("nan")] * 3
+            else:
+                kq, bq = torch.quantile(ks, q).tolist(), torch.quantile(bound, q).tolist()
             out.append({"layer": layer, "n_dims": int(ok.sum()), "ks_q10": kq[0], "ks_q50": kq[1], "ks_q90": kq[2],
                         "bound_q10": bq[0], "bound_q50": bq[1], "bound_q90": bq[2],
-                        "frac_ks_below_bound": float((ks <= bound).double().mean()),
-                        "frac_bound_below_null_median": float((bound < null50).double().mean()),
+                        "frac_ks_below_bound": float((ks <= bound).double().mean()) if ks.numel() else float("nan"),
+                        "frac_bound_below_null_median": float((bound < null50).double().mean()) if ks.numel()
+                        else float("nan"),
                         "null_ks_q50": null50, "null_ks_q90": null90})
     return pd.DataFrame(out)
 

@@ -32,6 +32,8 @@ def examples_table(model, x, y, cfg: Config, per_kind: int = 5) -> pd.DataFrame:
                     out.append(pd.DataFrame({"layer": layer, "dim": dim, "kind": kind, "p": float(p[dim]),
                                              "alpha_mohammadi": float(alpha[dim]),
                                              "sample": range(m.shape[0]), "noise": noise[:, dim].numpy()}))
+    if not out:  # no dimension qualifies (all point masses): an empty table with the columns
+        return pd.DataFrame(columns=["layer", "dim", "kind", "p", "alpha_mohammadi", "sample", "noise"])
     return pd.concat(out, ignore_index=True)
 
 

@@ -22,8 +22,11 @@ def ratio_histogram(layer: str, result: dict) -> list[dict]:
     ratio = ratio[torch.isfinite(ratio)].cpu().numpy()
     counts, _ = np.histogram(np.clip(ratio, RATIO_BINS[0], RATIO_BINS[-1]), bins=RATIO_BINS)
     qs = np.quantile(ratio, [0.05, 0.25, 0.5, 0.75, 0.95]) if ratio.size else [np.nan] * 5
-    return [{"layer": layer, "bin_lo": lo, "bin_hi": hi, "count": int(c), "n_finite": ratio.size,
-             "n_point_mass": n_point_mass, **{f"q{q:02d}": v for q, v in zip((5, 25, 50, 75, 95), qs)}}
+    common = {"n_finite": ratio.size, "n_point_mass": n_point_mass,
+              **{f"q{q:02d}": v for q, v in zip((5, 25, 50, 75, 95), qs)}}
+    if not ratio.size:  # no finite ratio (all point masses): one row keeps the layer and its count
+        return [{"layer": layer, "bin_lo": np.nan, "bin_hi": np.nan, "count": 0, **common}]
+    return [{"layer": layer, "bin_lo": lo, "bin_hi": hi, "count": int(c), **common}
             for lo, hi, c in zip(RATIO_BINS[:-1], RATIO_BINS[1:], counts) if c > 0]
 
 

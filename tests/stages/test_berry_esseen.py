@@ -16,7 +16,8 @@ from sgnlib.stats.berry_esseen import ks_distance_to_normal, null_ks_quantiles
 
 
 def test_stage_against_direct_computation(make_cfg, ctx, check_rows):
-    cfg = make_cfg("berry_esseen", batch_size=8, n_batches=10, n_samples=8)  # as test_moments: the Context computes the moments once
+    # n_samples as in test_moments: the Context computes the per-sample moments once for both
+    cfg = make_cfg("berry_esseen", batch_size=8, n_batches=10, n_samples=8)
     table = run_stage(cfg, ctx)["berry_esseen"]
     check_rows(table, cfg)
     x, y, _ = ctx.data(cfg)
@@ -54,11 +55,6 @@ def test_stage_against_direct_computation(make_cfg, ctx, check_rows):
         assert abs(stats.kstest(z, "norm").statistic - float(ks_distance_to_normal(m[:, j:j + 1])[0])) < 1e-9
 
 
-@pytest.mark.xfail(strict=True, raises=RuntimeError,
-                   reason="sgnlib bug: berry_esseen_table calls torch.quantile on an empty tensor when every "
-                          "dimension of a layer is a point mass (a dead layer), so the stage crashes with "
-                          "'quantile() input tensor must be non-empty' instead of reporting n_dims = 0 with "
-                          "NaN quantiles, as the moments stage's ratio_histogram does for an empty layer")
 def test_dead_layer_gives_a_row_with_no_dimensions(make_cfg):
     cfg = make_cfg("berry_esseen", batch_size=8, n_batches=10, n_samples=8)
     torch.manual_seed(0)

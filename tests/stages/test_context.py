@@ -22,7 +22,8 @@ def copied_ctx(ctx, train_cfg, trained, tmp_path):
 
 
 def test_model_loads_the_configured_epoch(ctx, make_cfg):
-    m1, m2 = ctx.model(make_cfg("moments", n_samples=8, checkpoint_epoch=1)), ctx.model(make_cfg("moments", n_samples=8))
+    m1 = ctx.model(make_cfg("moments", n_samples=8, checkpoint_epoch=1))
+    m2 = ctx.model(make_cfg("moments", n_samples=8))
     ck2 = torch.load(ctx.checkpoint_file(make_cfg("moments", n_samples=8)), map_location="cpu", weights_only=True)
     for k, v in m2.state_dict().items():
         assert torch.equal(v, ck2["state_dict"][k]), k
