@@ -9,7 +9,6 @@ import json
 from pathlib import Path
 
 import pandas as pd
-import torch
 
 from ..capture import per_sample_moments
 from ..config import Config

@@ -1,7 +1,6 @@
 """Stage `berry_esseen` (all AlexNet layers, batch 8 x 10 minibatches): one layer's quantiles against
 `ks_distance_to_normal` of the minibatch matrix and `berry_esseen_bound` of the per-sample moments."""
 import numpy as np
-import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
