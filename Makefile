@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-MATHJAX := _static/mathjax/tex-chtml.js
+MATHJAX := _mathjax/mathjax/tex-chtml.js
 
 .PHONY: setup book test site-check bench clean
 
@@ -18,10 +18,11 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-# MathJax is served from the build (npm package), so the site renders offline.
+# MathJax is served from the build (npm package), so the site renders offline. It lives in _mathjax/,
+# not _static/: Jupyter Book adds every .js under _static/ to every page as a script tag.
 $(MATHJAX):
 	npm install --no-save --no-audit --no-fund --prefix .cache/npm mathjax@3.2.2 > /dev/null
-	rm -rf _static/mathjax && mkdir -p _static && cp -r .cache/npm/node_modules/mathjax/es5 _static/mathjax
+	rm -rf _mathjax && mkdir -p _mathjax && cp -r .cache/npm/node_modules/mathjax/es5 _mathjax/mathjax
 
 # The book may fetch CIFAR-10 through torchvision when no copy is found (SGN_ALLOW_DOWNLOAD=1).
 book: setup $(MATHJAX)

@@ -30,6 +30,7 @@ which stays the way to use SLURM without submitit).
 """
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import socket
@@ -46,6 +47,7 @@ EXECUTORS = ("inline", "local", "slurm")
 SLURM_OPTIONS = ("slurm_partition", "slurm_gpus_per_node", "slurm_cpus_per_task", "slurm_time", "slurm_mem_gb",
                  "slurm_array_parallelism")
 SLURM_DEFAULTS = {"slurm_gpus_per_node": 1, "slurm_cpus_per_task": 8, "slurm_time": 24 * 60}
+SLURM_POLL_S = 30.0  # how often the driver looks at SLURM jobs (submitit's sacct watcher throttles further)
 LOCAL_TIMEOUT_MIN = 30 * 24 * 60  # the local executor's default is 2 minutes; a local job is never cut short
 NO_SUBMITIT = ("--executor {kind} needs submitit: pip install submitit (or pip install -e '.[slurm]'); "
                "without it, run one shard per SLURM array task: sbatch scripts/slurm_sweep.sh")
@@ -122,8 +124,10 @@ def parameters(a, name: str) -> dict:
         return {"name": name, "timeout_min": LOCAL_TIMEOUT_MIN, "gpus_per_node": gpus}
     opt = {o: getattr(a, o, None) for o in SLURM_OPTIONS}
     opt.update({k: v for k, v in SLURM_DEFAULTS.items() if opt[k] is None})
-    p = {"name": name, "timeout_min": opt["slurm_time"], "gpus_per_node": opt["slurm_gpus_per_node"],
-         "cpus_per_task": opt["slurm_cpus_per_task"], "nodes": 1, "tasks_per_node": 1}
+    p = {"name": name, "timeout_min": opt["slurm_time"], "cpus_per_task": opt["slurm_cpus_per_task"], "nodes": 1,
+         "tasks_per_node": 1}
+    if opt["slurm_gpus_per_node"]:  # 0: no GPU line at all (some SLURM versions refuse --gpus-per-node=0)
+        p["gpus_per_node"] = opt["slurm_gpus_per_node"]
     if opt["slurm_mem_gb"] is not None:
         p["mem_gb"] = opt["slurm_mem_gb"]
     if opt["slurm_partition"] is not None:
@@ -209,6 +213,9 @@ def run_job(spec: dict) -> dict:
     cfgs = [Config.from_dict(d) for d in spec["configs"]]
     trains = [Config.from_dict(d) for d in spec["trains"]]
     ctx = Context(spec["device"], spec["checkpoints"])
+    if spec.get("threads"):
+        import torch
+        torch.set_num_threads(spec["threads"])
     print(f"{spec['name']} on {socket.gethostname()} ({ctx.device}): {len(cfgs)} configuration(s)", flush=True)
     ran = Sweep(cfgs, ResultStore(spec["results"]), ctx, spec["runner"], spec["runs_dir"], spec["wait_s"],
                 universe=cfgs + trains).run(spec.get("deadline_s"))
@@ -238,9 +245,10 @@ def make_executor(kind: str, folder: Path, params: dict):
     return ex
 
 
-def _log_path(job) -> str:
+def _log_path(job, failed: bool) -> str:
+    """The job's stdout (its sweep's progress), or its stderr (the traceback) when it failed."""
     try:
-        return str(job.paths.stderr)
+        return str(job.paths.stderr if failed else job.paths.stdout)
     except Exception:  # noqa: BLE001 - a job that never started may have no paths
         return "?"
 
@@ -249,7 +257,7 @@ def execute(jobs: list[Job], specs: list[dict], executor, kind: str, store, log=
             poll_s: float | None = None) -> list[dict]:
     """Submit `jobs` (SLURM: all at once with afterok dependencies; local: each once its needs succeeded),
     wait for all, and return one outcome per job: {"state": ok|failed|not run, "committed", "error", "log"}."""
-    poll_s = poll_s if poll_s is not None else (1.0 if kind == "local" else 30.0)
+    poll_s = poll_s if poll_s is not None else (1.0 if kind == "local" else SLURM_POLL_S)
     handles: dict[int, object] = {}
     outcome: dict[int, dict] = {}
 
@@ -310,12 +318,12 @@ def execute(jobs: list[Job], specs: list[dict], executor, kind: str, store, log=
                 progressed = True
                 exc = h.exception()
                 if exc is None:
-                    finish(i, "ok", logp=_log_path(h))
+                    finish(i, "ok", logp=_log_path(h, False))
                 else:
                     failed = [n for n in jobs[i].needs if n in outcome and outcome[n]["state"] != "ok"]
                     why = (f"cancelled: needs job {', '.join(map(str, failed))}, which did not succeed" if failed
                            else error_line(exc))
-                    finish(i, "failed", why, _log_path(h))
+                    finish(i, "failed", why, _log_path(h, True))
             if not progressed and len(outcome) < len(jobs):
                 time.sleep(poll_s)
     except KeyboardInterrupt:
@@ -334,8 +342,8 @@ def execute(jobs: list[Job], specs: list[dict], executor, kind: str, store, log=
 def run(a, cfgs: list[Config], universe: list[Config], store, ctx, done: set, runs_dir: Path, log=print) -> int:
     """The CLI's `--executor local|slurm`: plan, print the plan (dry run) or submit, wait and report."""
     kind = a.executor
-    device_kind = "cuda" if (kind == "slurm" and parameters(a, "")["gpus_per_node"]) or ctx.device.type == "cuda" \
-        else "cpu"
+    device_kind = "cuda" if (kind == "slurm" and parameters(a, "").get("gpus_per_node")) \
+        or ctx.device.type == "cuda" else "cpu"
     todo = [c for c in cfgs if c.config_id not in done]
     jobs = plan_jobs(todo, universe, a.jobs, device_kind)
     name = f"sgn-{store.folder.name}"
@@ -357,9 +365,12 @@ def run(a, cfgs: list[Config], universe: list[Config], store, ctx, done: set, ru
     base = {"trains": trains, "results": str(Path(store.folder).resolve()),
             "checkpoints": str(Path(ctx.checkpoint_dir).resolve()), "device": a.device, "runner": a.runner,
             "runs_dir": str(Path(runs_dir).resolve()), "wait_s": a.wait, "deadline_s": a.deadline}
+    if kind == "local":  # jobs running at once share this machine's cores instead of oversubscribing them
+        at_once = max(sum(not j.needs for j in jobs), sum(bool(j.needs) for j in jobs))
+        base["threads"] = max(1, len(os.sched_getaffinity(0)) // at_once)
     specs = [{**base, "name": f"job {i} ({j.name})", "configs": [c.to_dict() for c in j.configs]}
              for i, j in enumerate(jobs)]
-    executor = make_executor(kind, folder / "%j", params)
+    executor = make_executor(kind, folder, params)
     t0 = time.perf_counter()
     outcomes = execute(jobs, specs, executor, kind, store, log)
     bad = [i for i, o in enumerate(outcomes) if o["state"] != "ok"]

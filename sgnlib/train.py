@@ -7,6 +7,7 @@ from its newest checkpoint.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import time
@@ -129,12 +130,18 @@ def _resume_point(existing: dict, wanted: set, final: int):
 def train(model_name: str, train_data, test_data=None, recipe: Recipe | None = None, seed: int = 0,
           device="cpu", checkpoint_dir=None, checkpoint_epochs=(), data_info: dict | None = None,
           compile: bool = False, eval_every: int = 1, progress: bool = True,
-          save_optimizer: bool = True) -> dict:
+          save_optimizer: bool = True, fast: bool | None = None, amp: bool = False) -> dict:
     """Train `model_name` on (images, labels) tensors already on `device`; return model and history.
 
     checkpoint_epochs: epochs (1-based, after that many epochs) at which to write a checkpoint;
     the final epoch is always written. A run finds its newest checkpoint in `checkpoint_dir` and
     continues from there.
+    fast: the whole step compiled and, on CUDA, replayed as a CUDA graph (`sgnlib.fast_step`;
+    same augmentation draws, checkpoints and history, trajectory equal to eager up to float
+    rounding, not bitwise); None = fast on CUDA, eager on CPU. False = the eager reference loop
+    (`compile`: torch.compile the model in it). amp: bfloat16 autocast (opt-in; default fp32).
+    Each history row's "step" says what ran: "eager", "compiled-model", "compiled" or "graph"
+    ("+bf16" with amp); the result's "setup_s" is the compile/capture time, outside "epoch_s".
     """
     models.check_model_name(model_name)
     recipe = recipe or Recipe()
@@ -168,8 +175,18 @@ def train(model_name: str, train_data, test_data=None, recipe: Recipe | None = N
             break
         earlier = [e for e in existing if e < at]  # no optimizer state saved: go further back
         at, last = (max(earlier), existing[max(earlier)]) if earlier else (0, None)
-    step_fn = torch.compile(model) if compile else model
     n = images.shape[0]
+    fast = device.type == "cuda" if fast is None else bool(fast)
+    t_setup, fs = time.perf_counter(), None
+    if fast:
+        from .fast_step import TrainStep
+        fs = TrainStep(model, opt, images, labels, {min(n, recipe.batch_size), n % recipe.batch_size} - {0},
+                       augment=recipe.augment, amp=amp)
+        step_kind = fs.kind
+    else:
+        step_fn = torch.compile(model) if compile else model
+        step_kind = ("compiled-model" if compile else "eager") + ("+bf16" if amp else "")
+    setup_s = time.perf_counter() - t_setup
     bar = range(start, recipe.epochs)
     if progress:
         from tqdm.auto import tqdm
@@ -179,16 +196,22 @@ def train(model_name: str, train_data, test_data=None, recipe: Recipe | None = N
         t0 = time.perf_counter()
         for g in opt.param_groups:
             g["lr"] = recipe.lr_at(epoch)
+        if fs is not None:
+            fs.set_lr(recipe.lr_at(epoch))
         model.train()
         perm = torch.randperm(n, device=device, generator=gen)
         steps = (n + recipe.batch_size - 1) // recipe.batch_size
         losses = torch.zeros(steps, device=device)
         for s in range(steps):
             idx = perm[s * recipe.batch_size:(s + 1) * recipe.batch_size]
+            if fs is not None:  # fast path: same draws from `gen`, compiled/graphed step
+                losses[s] = fs(idx, gen)
+                continue
             x = images[idx]
             if recipe.augment:
                 x = augment(x, gen)
-            loss = F.cross_entropy(step_fn(x), labels[idx])
+            with torch.autocast(device.type, dtype=torch.bfloat16) if amp else contextlib.nullcontext():
+                loss = F.cross_entropy(step_fn(x), labels[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -199,7 +222,7 @@ def train(model_name: str, train_data, test_data=None, recipe: Recipe | None = N
             raise NonFiniteLossError(f"{model_name}: loss became NaN/inf at epoch {epoch + 1}, step {s + 1}; "
                                      f"lower the learning rate or check the data (checkpoints so far are kept)")
         row = {"epoch": epoch + 1, "lr": recipe.lr_at(epoch), "train_loss": float(losses.mean()),
-               "epoch_s": time.perf_counter() - t0}
+               "epoch_s": time.perf_counter() - t0, "step": step_kind}
         if test_data is not None and ((epoch + 1) % eval_every == 0 or epoch + 1 == recipe.epochs):
             row["test_loss"], row["test_acc"] = evaluate(model, *test_data)
         row["img_per_s"] = n / row["epoch_s"]
@@ -216,4 +239,7 @@ def train(model_name: str, train_data, test_data=None, recipe: Recipe | None = N
                 "data_source": (data_info or {}).get("source"), "data_sha256": (data_info or {}).get("sha256"),
                 "history": history})
             written.append(str(path))
-    return {"model": model, "history": history, "checkpoints": written, "resumed_from": str(last) if last else None}
+    if fs is not None:
+        fs.close()  # frees the graphs; the model goes back to contiguous memory format
+    return {"model": model, "history": history, "checkpoints": written, "resumed_from": str(last) if last else None,
+            "step": step_kind, "setup_s": setup_s}

@@ -45,3 +45,28 @@ def test_nan_loss_names_epoch_and_step(synth):
 def test_missing_checkpoint_is_clear(tmp_path):
     with pytest.raises(FileNotFoundError, match="train the model first"):
         train.load_checkpoint(tmp_path / "none.pt")
+
+
+def test_history_rows_name_the_step(synth):
+    x, y, _ = synth
+    out = train.train("alexnet", (x, y), recipe=train.Recipe(epochs=1, batch_size=100), progress=False)
+    assert out["history"][0]["step"] == "eager" and out["step"] == "eager"  # fast=None: eager on CPU
+
+
+def test_fast_run_resumes_an_eager_checkpoint(tmp_path, synth, monkeypatch):
+    """Checkpoints are the same on both paths: an eager epoch 1 continued fast (compiled, CPU) ends
+    where the all-eager run ends, to float rounding; the history says which path ran each epoch."""
+    from sgnlib import fast_step
+    monkeypatch.setattr(fast_step, "BACKEND", "aot_eager")  # no C++ compile: seconds
+    x, y, _ = synth
+    rec = train.Recipe(epochs=2, batch_size=64)
+    ref = train.train("alexnet", (x, y), recipe=rec, seed=2, progress=False, fast=False)
+    train.train("alexnet", (x, y), recipe=train.Recipe(epochs=2, batch_size=64), seed=2, progress=False, fast=False,
+                checkpoint_dir=tmp_path, checkpoint_epochs=[1])
+    (tmp_path / "alexnet-seed2-epoch002.pt").unlink()
+    out = train.train("alexnet", (x, y), recipe=rec, seed=2, progress=False, fast=True, checkpoint_dir=tmp_path,
+                      checkpoint_epochs=[1])
+    assert out["resumed_from"].endswith("epoch001.pt")
+    assert [r["step"] for r in out["history"]] == ["eager", "compiled"]
+    for p, q in zip(ref["model"].parameters(), out["model"].parameters()):
+        assert float((p - q).abs().max()) <= 1e-5 * float(p.abs().max())

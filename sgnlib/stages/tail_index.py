@@ -1,22 +1,58 @@
-"""Tail indices of the noise columns (Figs 7 and 9): a histogram per layer of Mohammadi et al.'s
-estimate over all columns and over the columns Shapiro-Wilk rejects (p < 0.05, point masses excluded).
-Computed by the capture stage from the same gradient matrices as the Gaussianity table."""
+"""Tail indices of the noise columns (Figs 7 and 9), computed by the capture stage from the same
+gradient matrices as the Gaussianity table. One row per layer and bin of `ALPHA_BINS`, every bin kept:
+
+- `count_all`, `count_nongaussian`: histogram of the UNCLIPPED per-column Mohammadi estimate
+  (`sgnlib.stats.mohammadi_alpha`, K1 = largest divisor of K <= sqrt K as Simsekli et al.) over all
+  columns and over the columns Shapiro-Wilk rejects (p < 0.05). Bins of 0.1 on [0, 3) plus an
+  underflow (-inf, 0) and an overflow [3, inf) bin; estimates above 2 are estimator noise (clip them
+  for display, and say so). Point-mass columns (constant; NaN estimate, or Shapiro-Wilk degenerate)
+  are in no bin: `n_point_mass` counts them, so sum(count_all) + n_point_mass = d;
+- per layer, repeated on its rows: `d`, `k1`; the medians of the binned estimates
+  (`alpha_median_all`, `alpha_median_nongaussian`); the pooled estimate as Simsekli et al. report it,
+  over the layer's whole noise (`alpha_pooled`) and without point-mass columns
+  (`alpha_pooled_no_point_mass`); the null band at this n (`null_q05`, `null_q50`, `null_q95`: the
+  estimator on Gaussian columns) and `null_median_sw_rejected`, the median alpha of Gaussian columns
+  that Shapiro-Wilk rejects at this n (the matched null for the non-Gaussian histogram).
+"""
 from __future__ import annotations
+
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
-from ..stats import mohammadi_alpha
+from ..stats import default_block_size, matched_null_alpha, mohammadi_alpha, mohammadi_alpha_pooled, null_alpha_band
 
-ALPHA_BINS = np.round(np.arange(0.0, 2.0001, 0.1), 2)
+ALPHA_BINS = np.concatenate(([-np.inf], np.round(np.arange(0.0, 3.0001, 0.1), 2), [np.inf]))
+NULL_D, NULL_SEED = 4000, 0  # Gaussian columns and numpy seed of the null band
+
+
+@lru_cache(maxsize=8)
+def null_columns(n: int) -> dict:
+    """The per-layer null columns at n samples (cached: the same for every layer of a run)."""
+    q05, q50, q95 = null_alpha_band(n, d=NULL_D, seed=NULL_SEED)
+    return {"null_q05": q05, "null_q50": q50, "null_q95": q95,
+            "null_median_sw_rejected": float(np.median(matched_null_alpha(n, seed=NULL_SEED)))}
+
+
+def _median(a: np.ndarray) -> float:
+    return float(np.median(a)) if a.size else float("nan")
 
 
 def tail_index_histogram(layer: str, matrix, shapiro_result) -> pd.DataFrame:
-    """Non-empty bins of the tail-index histogram of one layer's [n_batches, d] gradient matrix."""
-    alpha = mohammadi_alpha(matrix - matrix.mean(0)).cpu().numpy()
-    nongauss = (shapiro_result.p < 0.05).cpu().numpy() & ~shapiro_result.degenerate.cpu().numpy()
-    c_all, _ = np.histogram(alpha, bins=ALPHA_BINS)
+    """The tail-index rows of one layer's [n_batches, d] gradient matrix (see the module docstring)."""
+    noise = matrix - matrix.mean(0)
+    alpha = mohammadi_alpha(noise).cpu().numpy()
+    point_mass = np.isnan(alpha) | shapiro_result.degenerate.cpu().numpy()
+    nongauss = (shapiro_result.p < 0.05).cpu().numpy() & ~point_mass
+    c_all, _ = np.histogram(alpha[~point_mass], bins=ALPHA_BINS)
     c_ng, _ = np.histogram(alpha[nongauss], bins=ALPHA_BINS)
-    h = pd.DataFrame({"layer": layer, "bin_lo": ALPHA_BINS[:-1], "bin_hi": ALPHA_BINS[1:],
-                      "count_all": c_all, "count_nongaussian": c_ng})
-    return h[(h.count_all > 0) | (h.count_nongaussian > 0)].reset_index(drop=True)
+    K, d = matrix.shape
+    return pd.DataFrame({
+        "layer": layer, "bin_lo": ALPHA_BINS[:-1], "bin_hi": ALPHA_BINS[1:],
+        "count_all": c_all, "count_nongaussian": c_ng, "n_point_mass": int(point_mass.sum()), "d": d,
+        "k1": default_block_size(K), "alpha_median_all": _median(alpha[~point_mass]),
+        "alpha_median_nongaussian": _median(alpha[nongauss]),
+        "alpha_pooled": mohammadi_alpha_pooled(noise),
+        "alpha_pooled_no_point_mass": mohammadi_alpha_pooled(noise, drop_point_mass=True),
+        **null_columns(K)})

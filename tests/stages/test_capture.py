@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from sgnlib.capture import gaussianity_of_noise, minibatch_gradients
 from sgnlib.stages import Context, run_stage
 from sgnlib.stages.tail_index import ALPHA_BINS
-from sgnlib.stats import mohammadi_alpha, shapiro_wilk
+from sgnlib.stats import mohammadi_alpha, mohammadi_alpha_pooled, null_alpha_band, shapiro_wilk
 
 LAYERS = ("Layer 5", "Layer 6")
 GAUSS = ["gauss_pct_paper", "gauss_pct_strict", "degenerate_pct", "gauss_pct_fdr"]
@@ -57,21 +57,24 @@ def test_tail_index_counts_against_shapiro_on_minibatch_gradients(capture, matri
     cfg, runs = capture
     t = runs["r0"]["tail_index"]
     check_rows(t, cfg(0))
-    assert (t.estimator == "mohammadi2015").all()
+    assert (t.estimator == "mohammadi2015").all() and cfg(0).identity()["stage_version"] == 2  # in the id
     assert list(t.layer.unique()) == list(LAYERS)
     for layer, h in t.groupby("layer", sort=False):
         m = matrices[layer]
         res = shapiro_wilk(m)
-        nongauss = (res.p < 0.05) & ~res.degenerate
-        assert h.count_all.sum() == m.shape[1]
-        assert h.count_nongaussian.sum() == int(nongauss.sum())
-        alpha = mohammadi_alpha(m - m.mean(0)).numpy()
-        c_all, _ = np.histogram(alpha, bins=ALPHA_BINS)
-        c_ng, _ = np.histogram(alpha[nongauss.numpy()], bins=ALPHA_BINS)
-        keep = (c_all > 0) | (c_ng > 0)
-        np.testing.assert_array_equal(h.count_all, c_all[keep])
-        np.testing.assert_array_equal(h.count_nongaussian, c_ng[keep])
-        np.testing.assert_allclose(h.bin_lo, ALPHA_BINS[:-1][keep])
+        noise = m - m.mean(0)
+        alpha = mohammadi_alpha(noise).numpy()  # unclipped; NaN on point masses
+        pm = np.isnan(alpha) | res.degenerate.numpy()
+        nongauss = (res.p.numpy() < 0.05) & ~pm
+        assert len(h) == len(ALPHA_BINS) - 1 and (h.d == m.shape[1]).all() and (h.k1 == 2).all()  # K = 10
+        assert (h.n_point_mass == pm.sum()).all() and pm.sum() > 0  # ReLU layers: dead units
+        assert h.count_all.sum() + pm.sum() == m.shape[1]
+        assert h.count_nongaussian.sum() == nongauss.sum()
+        np.testing.assert_array_equal(h.count_all, np.histogram(alpha[~pm], bins=ALPHA_BINS)[0])
+        np.testing.assert_array_equal(h.count_nongaussian, np.histogram(alpha[nongauss], bins=ALPHA_BINS)[0])
+        np.testing.assert_array_equal(h.bin_lo, ALPHA_BINS[:-1])
+        assert h.alpha_pooled.iloc[0] == pytest.approx(mohammadi_alpha_pooled(noise))
+        np.testing.assert_allclose(h[["null_q05", "null_q50", "null_q95"]].iloc[0].astype(float), null_alpha_band(10))
 
 
 def test_two_runs_identical_and_repeats_differ(capture, strip_timing):
