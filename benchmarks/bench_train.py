@@ -11,9 +11,11 @@ minibatch: index slice, augmentation draws, step, loss copied into the epoch's l
 random normal images (steps * batch of them, so no partial batch), labels uniform.
 
 Part 2 (skip with --no-concurrent): `train_many` on random data with the fast path (or
---concurrent-mode eager), each network alone (one process), then all networks at once (one process
-each); img/s is the median over epochs after the first (epochs = repeats + 1, one epoch = --steps
-steps). "total" is the sum over networks when run together.
+--concurrent-mode eager), each network alone (one process; repeats + 1 epochs of --steps steps, img/s
+the median over epochs after the first), then all networks at once (one process each, steps prepared
+first, loops started together, epochs in proportion to each network's speed alone so the loops last
+alike; img/s over the epochs after the first that ended while every network was still training).
+"total" is the sum over networks run together.
 
 CPU check (small):  python benchmarks/bench_train.py --device cpu --models alexnet,resnet20 --steps 10 --repeats 2
 On a GPU (H100/H200; compile of the four networks takes minutes, the first time in a fresh cache):
@@ -101,28 +103,32 @@ def in_process(a, dev, x, y):
 
 
 def concurrent(a, dev):
-    def job(name):
+    def job(name, epochs):
         return {"model_name": name, "name": name, "data": {"random": a.steps * a.batch_size},
-                "recipe": Recipe(epochs=a.repeats + 1, batch_size=a.batch_size),
+                "recipe": Recipe(epochs=epochs, batch_size=a.batch_size),
                 "fast": a.concurrent_mode == "fast", "amp": a.amp and a.concurrent_mode == "fast"}
     names = a.models.split(",")
     alone = {}
     for name in names:
-        r = train_many([job(name)], dev)
+        r = train_many([job(name, a.repeats + 1)], dev)
         alone[name] = r["jobs"][0]
         print(f"{device_name(dev)} alone    {name:>10} ({alone[name]['step']}): "
-              f"{alone[name]['img_per_s']:12,.0f} img/s", flush=True)
-    together = train_many([job(n) for n in names], dev)
+              f"{alone[name]['img_per_s']:12,.0f} img/s (setup {alone[name]['setup_s']:.1f} s)", flush=True)
+    # together: epochs in proportion to each network's speed alone, so that the loops last alike
+    slowest = min(r["img_per_s"] for r in alone.values())
+    epochs = {n: max(a.repeats + 1, round((a.repeats + 1) * alone[n]["img_per_s"] / slowest)) for n in names}
+    together = train_many([job(n, epochs[n]) for n in names], dev)
     for row in together["jobs"]:
-        print(f"{device_name(dev)} together {row['name']:>10} ({row['step']}): {row['img_per_s']:12,.0f} img/s "
-              f"(x{row['img_per_s'] / alone[row['name']]['img_per_s']:.2f} of alone)", flush=True)
+        print(f"{device_name(dev)} together {row['name']:>10} ({row['step']}): {row['img_per_s_overlap']:12,.0f} "
+              f"img/s while all ran (x{row['img_per_s_overlap'] / alone[row['name']]['img_per_s']:.2f} of alone; "
+              f"{row['epochs']} epochs, median {row['img_per_s']:,.0f})", flush=True)
     total_alone = sum(r["img_per_s"] for r in alone.values())
-    print(f"{device_name(dev)} together total {together['total_img_per_s']:,.0f} img/s; sum of alone "
-          f"{total_alone:,.0f}; loops overlapped {together['overlap_s']:.1f} s of {together['wall_s']:.1f} s",
-          flush=True)
-    strip = ("history", "start", "end", "checkpoints")
-    return {"mode": a.concurrent_mode, "alone": {k: {c: v for c, v in r.items() if c not in strip}
-                                                 for k, r in alone.items()},
+    print(f"{device_name(dev)} together total {together['total_img_per_s_overlap']:,.0f} img/s while all ran; "
+          f"sum of alone {total_alone:,.0f}; all loops ran at once for {together['overlap_s']:.1f} s "
+          f"of {together['wall_s']:.1f} s", flush=True)
+    strip = ("history", "start", "end", "checkpoints", "epoch_ends")
+    return {"mode": a.concurrent_mode, "epochs_together": epochs,
+            "alone": {k: {c: v for c, v in r.items() if c not in strip} for k, r in alone.items()},
             "together": {**{k: v for k, v in together.items() if k != "jobs"},
                          "jobs": [{c: v for c, v in r.items() if c not in strip} for r in together["jobs"]]},
             "sum_alone_img_per_s": total_alone}

@@ -30,7 +30,8 @@ STAGE_FIELDS = {
     "berry_esseen": ("checkpoint_epoch", "batch_size", "n_batches", "n_samples"),
     "examples": ("checkpoint_epoch", "batch_size", "n_batches", "layers"),
 }
-STAGE_VERSION = {"train": 1, "capture": 2, "moments": 1, "berry_esseen": 1, "examples": 1}
+# capture 2 / examples 2: Mohammadi tail index unclipped, block size as Simsekli et al. (largest divisor <= sqrt K)
+STAGE_VERSION = {"train": 1, "capture": 2, "moments": 1, "berry_esseen": 1, "examples": 2}
 COMMON = ("stage", "model", "epochs", "seed", "subset", "data_source", "data_sha256", "recipe")
 
 

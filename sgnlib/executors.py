@@ -30,7 +30,6 @@ which stays the way to use SLURM without submitit).
 """
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import socket
@@ -88,7 +87,7 @@ def check_options(a) -> None:
     """Executor options that do not fit together, before anything is loaded or written (one-line errors)."""
     kind = a.executor
     if kind == "inline":
-        given = [o for o in ("jobs", "log_dir") + SLURM_OPTIONS if getattr(a, o, None) is not None]
+        given = [o for o in SLURM_OPTIONS + ("jobs", "log_dir") if getattr(a, o, None) is not None]
         if given:
             raise ConfigError(f"--{given[0].replace('_', '-')} needs --executor local or slurm (the default, inline, "
                               f"runs here in this process)")
@@ -174,7 +173,9 @@ def plan_jobs(todo: list[Config], universe: list[Config], n_jobs: int | None = N
     k = n_jobs or len(groups)
     if k <= len(groups):  # whole training runs packed into k jobs
         packed = _lpt(groups, [cost(cs) for _, cs in groups], k)
-        batches = [([n for n, _ in b if n is not None], [c for _, cs in b for c in cs]) for b in packed]
+        order = {c.config_id: i for i, c in enumerate(todo)}
+        batches = [([n for n, _ in b if n is not None],
+                    sorted((c for _, cs in b for c in cs), key=lambda c: order[c.config_id])) for b in packed]
     else:  # each training run gets jobs in proportion to its work, then its configurations are balanced
         share = [1] * len(groups)
         for _ in range(k - len(groups)):
@@ -213,9 +214,6 @@ def run_job(spec: dict) -> dict:
     cfgs = [Config.from_dict(d) for d in spec["configs"]]
     trains = [Config.from_dict(d) for d in spec["trains"]]
     ctx = Context(spec["device"], spec["checkpoints"])
-    if spec.get("threads"):
-        import torch
-        torch.set_num_threads(spec["threads"])
     print(f"{spec['name']} on {socket.gethostname()} ({ctx.device}): {len(cfgs)} configuration(s)", flush=True)
     ran = Sweep(cfgs, ResultStore(spec["results"]), ctx, spec["runner"], spec["runs_dir"], spec["wait_s"],
                 universe=cfgs + trains).run(spec.get("deadline_s"))
@@ -365,9 +363,6 @@ def run(a, cfgs: list[Config], universe: list[Config], store, ctx, done: set, ru
     base = {"trains": trains, "results": str(Path(store.folder).resolve()),
             "checkpoints": str(Path(ctx.checkpoint_dir).resolve()), "device": a.device, "runner": a.runner,
             "runs_dir": str(Path(runs_dir).resolve()), "wait_s": a.wait, "deadline_s": a.deadline}
-    if kind == "local":  # jobs running at once share this machine's cores instead of oversubscribing them
-        at_once = max(sum(not j.needs for j in jobs), sum(bool(j.needs) for j in jobs))
-        base["threads"] = max(1, len(os.sched_getaffinity(0)) // at_once)
     specs = [{**base, "name": f"job {i} ({j.name})", "configs": [c.to_dict() for c in j.configs]}
              for i, j in enumerate(jobs)]
     executor = make_executor(kind, folder, params)

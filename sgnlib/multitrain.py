@@ -10,11 +10,13 @@ wait for each other, then train, so their training loops overlap.
 from __future__ import annotations
 
 import io
+import itertools
 import os
 import queue as _queue
 import statistics
 import threading
 import time
+from pathlib import Path
 
 import torch
 import torch.multiprocessing as mp
@@ -42,6 +44,16 @@ def _steady_img_per_s(history) -> float:
 
 
 def _worker(i, job, device, threads, barrier, results):
+    started = []
+
+    def ready():  # every job's step is prepared (compiled, captured): start the loops together
+        started.append(time.time())
+        try:
+            barrier.wait(timeout=1800)
+        except threading.BrokenBarrierError:
+            pass  # another job failed: train anyway
+        started[0] = time.time()
+
     try:
         if threads:
             torch.set_num_threads(threads)
@@ -51,19 +63,22 @@ def _worker(i, job, device, threads, barrier, results):
         x, y, info = job_data(job.pop("data", None), device)
         test = job.pop("test_data", None)
         test = job_data(test, device)[:2] if test else None
-        try:
-            barrier.wait(timeout=600)
-        except threading.BrokenBarrierError:
-            pass  # another job failed to start: train anyway
         t0 = time.time()
         out = train(train_data=(x, y), test_data=test, device=device, data_info=info,
-                    progress=job.pop("progress", False), **job)
+                    progress=job.pop("progress", False), ready=ready, **job)
         t1 = time.time()
-        h = out["history"]
+        if not started:  # finished from its checkpoint without training: release the others
+            ready()
+        resumed = out.get("resumed_from")  # rows of epochs trained before this call are not timed here
+        done = int(Path(resumed).stem.rsplit("epoch", 1)[1]) if resumed else 0
+        h = [r for r in out["history"] if r["epoch"] > done]
+        start = started[0]
+        ends = [start + e for e in itertools.accumulate(r["epoch_s"] for r in h)]  # epoch ends (approx.)
         row = {"name": name, "model": job["model_name"], "seed": job.get("seed", 0), "step": out.get("step"),
                "n_images": int(x.shape[0]), "epochs": len(h), "img_per_s": _steady_img_per_s(h),
-               "setup_s": out.get("setup_s", 0.0), "train_s": t1 - t0, "start": t0, "end": t1, "history": h,
-               "final_train_loss": h[-1]["train_loss"] if h else None, "checkpoints": out["checkpoints"]}
+               "setup_s": out.get("setup_s", 0.0), "train_s": t1 - t0, "start": start, "end": t1,
+               "epoch_ends": ends, "history": h, "final_train_loss": h[-1]["train_loss"] if h else None,
+               "checkpoints": out["checkpoints"]}
         if return_model:  # as bytes: shared-memory tensors would need this process alive when received
             buf = io.BytesIO()
             torch.save({k: v.detach().cpu() for k, v in out["model"].state_dict().items()}, buf)
@@ -74,6 +89,12 @@ def _worker(i, job, device, threads, barrier, results):
         results.put((i, {"error": f"{type(e).__name__}: {e}"}))
 
 
+def _overlap_rate(row, until: float) -> float:
+    """img/s over the epochs after the first that ended by `until` (all jobs still training), or nan."""
+    k = [j for j, e in enumerate(row["epoch_ends"]) if j > 0 and e <= until]
+    return len(k) * row["n_images"] / sum(row["history"][j]["epoch_s"] for j in k) if k else float("nan")
+
+
 def train_many(jobs: list[dict], device="cuda", *, threads: int | None = None, timeout: float | None = None) -> dict:
     """Run several `train` calls at once, one process each, on one device; return their throughput.
 
@@ -82,9 +103,13 @@ def train_many(jobs: list[dict], device="cuda", *, threads: int | None = None, t
     and "return_model" (True: the result carries the final state_dict, `torch.save` bytes: read it
     with `torch.load(io.BytesIO(b), weights_only=True)`). threads: torch threads per process
     (default on CPU: the cores divided among the jobs). timeout: seconds before stragglers are killed.
-    Returns {"device", "jobs": [{name, model, step, img_per_s (median over epochs after the first),
-    setup_s, train_s, history, ...}], "total_img_per_s" (sum of the jobs' img/s), "wall_s",
-    "overlap_s" (how long every job was in its training loop at once)}. A failed job raises.
+    The jobs prepare their steps (compile, capture) in parallel, then start their epoch loops
+    together (`train`'s `ready` hook). Returns {"device", "jobs": [{name, model, step, img_per_s
+    (median over epochs after the first), img_per_s_overlap (epochs after the first that ended
+    while every job was still training; nan if none), setup_s, train_s, history, ...}],
+    "total_img_per_s" (sum of img_per_s), "total_img_per_s_overlap", "wall_s", "overlap_s" (how
+    long all loops ran at once)}. Size the jobs to take similar time for a fair "together" number.
+    A failed job raises RuntimeError naming it.
     """
     if not jobs:
         raise ValueError("train_many needs at least one job")
@@ -120,6 +145,9 @@ def train_many(jobs: list[dict], device="cuda", *, threads: int | None = None, t
         raise RuntimeError("train_many: " + "; ".join(f"job {i} ({jobs[i].get('model_name')}): {r['error']}"
                                                        for i, r in failed.items()))
     rows = [got[i] for i in range(len(jobs))]
-    overlap = min(r["end"] for r in rows) - max(r["start"] + r["setup_s"] for r in rows)
+    first_end = min(r["end"] for r in rows)
+    for r in rows:
+        r["img_per_s_overlap"] = _overlap_rate(r, first_end)
     return {"device": device, "jobs": rows, "total_img_per_s": sum(r["img_per_s"] for r in rows),
-            "wall_s": wall, "overlap_s": overlap}
+            "total_img_per_s_overlap": sum(r["img_per_s_overlap"] for r in rows),
+            "wall_s": wall, "overlap_s": first_end - max(r["start"] for r in rows)}

@@ -130,7 +130,7 @@ def _resume_point(existing: dict, wanted: set, final: int):
 def train(model_name: str, train_data, test_data=None, recipe: Recipe | None = None, seed: int = 0,
           device="cpu", checkpoint_dir=None, checkpoint_epochs=(), data_info: dict | None = None,
           compile: bool = False, eval_every: int = 1, progress: bool = True,
-          save_optimizer: bool = True, fast: bool | None = None, amp: bool = False) -> dict:
+          save_optimizer: bool = True, fast: bool | None = None, amp: bool = False, ready=None) -> dict:
     """Train `model_name` on (images, labels) tensors already on `device`; return model and history.
 
     checkpoint_epochs: epochs (1-based, after that many epochs) at which to write a checkpoint;
@@ -142,6 +142,7 @@ def train(model_name: str, train_data, test_data=None, recipe: Recipe | None = N
     (`compile`: torch.compile the model in it). amp: bfloat16 autocast (opt-in; default fp32).
     Each history row's "step" says what ran: "eager", "compiled-model", "compiled" or "graph"
     ("+bf16" with amp); the result's "setup_s" is the compile/capture time, outside "epoch_s".
+    ready: called (no arguments) once the step is prepared, before the first epoch (train_many).
     """
     models.check_model_name(model_name)
     recipe = recipe or Recipe()
@@ -187,6 +188,8 @@ def train(model_name: str, train_data, test_data=None, recipe: Recipe | None = N
         step_fn = torch.compile(model) if compile else model
         step_kind = ("compiled-model" if compile else "eager") + ("+bf16" if amp else "")
     setup_s = time.perf_counter() - t_setup
+    if ready is not None:
+        ready()
     bar = range(start, recipe.epochs)
     if progress:
         from tqdm.auto import tqdm

@@ -1,0 +1,128 @@
+"""Claims registry: every quantitative or directional statement of the paper, one verdict function each.
+
+`data/paper/claims.csv` lists the claims (id, section, paraphrase, paper_value, kind, params, tables,
+scales, source); `kind` names a verdict function registered in `REGISTRY` and `params` (JSON) holds
+everything it needs, thresholds included: they are fixed in the file, never tuned to our data.
+`evaluate(scale)` runs all of them on one results folder (`sgnlib.report.read_table`) and gives one
+row per claim: verdict, "paper X, ours Y (Δ)" and one sentence of evidence.
+
+Vocabulary (`VOCABULARY`):
+- REPRODUCED: our results meet the claim within the claim's own tolerances;
+- PARTLY: part of it holds (direction but not size, some layers, the looser tolerance);
+- NOT REPRODUCED: it fails on our results (or, for a theory check, the check fails);
+- NO DATA: this scale lacks the rows; the evidence names the sweep command that writes them;
+- NOT TESTABLE: no experiment can decide it; the evidence says why.
+
+Default thresholds of the kinds (each claim may set its own in params):
+- single cells (`cell_value`) and whole tables (`table_agreement`, mean |Δ|): REPRODUCED within 5 pp,
+  PARTLY within 15 pp; differences of cells (`cell_diff`): same sign and within 10 pp / same sign;
+- trends over batch size (`batch_trend`): a (layer, n_batches) series rises when Spearman >= 0.8 and
+  last > first, or is saturated when every value >= 90 %; REPRODUCED when all series do, PARTLY >= half;
+- rankings (`ranking`) and shares (`threshold_share`, `nbatches_lower`, `model_above_*`): the share of
+  columns/cells that satisfy the claim, REPRODUCED at 1.0 (0.9 for 600 < 200 and model-vs-model series),
+  PARTLY at 0.5 (0.6 for 600 < 200, 0.8 for the 85 % threshold);
+- over training (`epochs_direction`, `training_length_gap`): a layer falls/rises when Spearman(epoch, %)
+  is <= -0.5 / >= 0.5 and it changes by >= 2 pp; steady when |last - first| <= 5 pp and range <= 10 pp;
+- run-to-run std (`small_std`): median cell std <= 1 pp REPRODUCED, <= 2 pp PARTLY;
+- β/σ³ vs Gaussianity: Spearman <= -0.8 REPRODUCED, <= -0.4 PARTLY; Berry-Esseen: share of dimensions
+  below the bound >= 0.95 / 0.8 in every cell above the sampling floor; tail indices: majorities (> 0.5).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..paths import DATA_DIR
+from . import design, epochs, grid, noise, theory  # noqa: F401  (importing registers the kinds)
+
+_KIND_MODULES = (design, epochs, grid, noise, theory)
+from .core import (NO_DATA, NOT_REPRODUCED, NOT_TESTABLE, PARTLY, REGISTRY, REPRODUCED, VOCABULARY, Verdict,
+                   final_grid, parse_params)
+from .epochs import training_direction
+
+CLAIMS_FILE = DATA_DIR / "paper" / "claims.csv"
+COLUMNS = ["id", "section", "paraphrase", "paper_value", "kind", "params", "tables", "scales", "source"]
+RESULT_TABLES = ("gaussianity", "moments", "berry_esseen", "tail_index", "examples", "training", "alpha_stable")
+
+__all__ = ["CLAIMS_FILE", "REGISTRY", "VOCABULARY", "Verdict", "REPRODUCED", "PARTLY", "NOT_REPRODUCED", "NO_DATA",
+           "NOT_TESTABLE", "load_claims", "load_tables", "evaluate",
+           "evaluate_claim", "table_gaps", "epochs_direction_table", "training_direction", "counts"]
+
+
+def load_claims(path=None) -> pd.DataFrame:
+    """The claims file, params parsed into dicts (column `params`)."""
+    c = pd.read_csv(path or CLAIMS_FILE, dtype=str, keep_default_na=False)
+    missing = set(COLUMNS) - set(c.columns)
+    if missing:
+        raise ValueError(f"{path or CLAIMS_FILE}: missing columns {sorted(missing)}")
+    c["params"] = c.params.map(parse_params)
+    return c
+
+
+def load_tables(scale: str, results_dir=None) -> dict:
+    """Every result table of `scale` (None where absent) plus "paper": the paper's Tables 1-4."""
+    from ..report import paper_tables, read_table
+    out = {name: read_table(scale, name, results_dir) for name in RESULT_TABLES}
+    out["paper"] = paper_tables()
+    return out
+
+
+def evaluate_claim(row, tables: dict, scale: str) -> Verdict:
+    fn = REGISTRY[row["kind"]]
+    return fn(tables, {**row["params"], "scale": scale})
+
+
+def evaluate(scale: str, tables: dict | None = None, claims: pd.DataFrame | None = None,
+             results_dir=None) -> pd.DataFrame:
+    """One row per claim: id, section, paraphrase, kind, scale, applies (scale listed in `scales`), verdict,
+    paper, ours, delta, text ("paper X, ours Y (Δ)"), evidence, source."""
+    tables = load_tables(scale, results_dir) if tables is None else tables
+    claims = load_claims() if claims is None else claims
+    rows = []
+    for _, r in claims.iterrows():
+        v = evaluate_claim(r, tables, scale)
+        if v.verdict not in VOCABULARY:
+            raise ValueError(f"{r['id']}: verdict {v.verdict!r} is not in the vocabulary")
+        scales = {s.strip() for s in r["scales"].split(",")}
+        rows.append({"id": r["id"], "section": r["section"], "paraphrase": r["paraphrase"], "kind": r["kind"],
+                     "scale": scale, "applies": "any" in scales or scale in scales, "verdict": v.verdict,
+                     "paper": v.paper, "ours": v.ours, "delta": v.delta, "text": v.text, "evidence": v.evidence,
+                     "source": r["source"]})
+    return pd.DataFrame(rows)
+
+
+def table_gaps(scale: str, tables: dict | None = None, results_dir=None) -> pd.DataFrame:
+    """Per paper table (1-4): cells we have, mean and max |Δpp| (with the cell), the paper's mean std,
+    our mean std over repeats, and our number of repeats (min-max over cells)."""
+    tables = load_tables(scale, results_dir) if tables is None else tables
+    paper = tables["paper"]
+    rows = []
+    for t, p in paper.groupby("table"):
+        model, nb = p.model.iloc[0], int(p.n_batches.iloc[0])
+        g = final_grid(tables.get("gaussianity"), model)
+        m = p.merge(g[g.n_batches == nb], on=["layer", "batch_size"], how="inner")
+        d = (m.value - m.gauss_pct_mean).abs()
+        i = d.idxmax() if len(m) else None
+        rows.append({"table": int(t), "model": model, "n_batches": nb, "scale": scale, "cells": len(m),
+                     "paper_cells": len(p), "mean_abs_dpp": d.mean() if len(m) else np.nan,
+                     "max_abs_dpp": d.max() if len(m) else np.nan,
+                     "max_cell": f"{m.layer[i]} @ {m.batch_size[i]}" if len(m) else "–",
+                     "mean_dpp": (m.value - m.gauss_pct_mean).mean() if len(m) else np.nan,
+                     "paper_mean_std": m.gauss_pct_std.mean() if len(m) else p.gauss_pct_std.mean(),
+                     "ours_mean_std": m["std"].mean() if len(m) else np.nan,
+                     "repeats": (f"{int(m.repeats.min())}" if m.repeats.min() == m.repeats.max()
+                                 else f"{int(m.repeats.min())}-{int(m.repeats.max())}") if len(m) else "0"})
+    return pd.DataFrame(rows)
+
+
+def epochs_direction_table(scale: str, tables: dict | None = None, model: str = "alexnet",
+                           results_dir=None) -> pd.DataFrame:
+    """Per layer: does more training move our Gaussianity (batch 128, 200 batches) toward Table 1?"""
+    tables = load_tables(scale, results_dir) if tables is None else tables
+    return training_direction(tables.get("gaussianity"), tables.get("paper"), model)
+
+
+def counts(results: pd.DataFrame) -> pd.Series:
+    """Verdict counts in vocabulary order."""
+    return results.verdict.value_counts().reindex(list(VOCABULARY), fill_value=0)
+

@@ -1,0 +1,109 @@
+"""Claims on the experimental set-up and on the paper itself: the architecture (text vs tables vs ours),
+the training recipe, numbers the text quotes from its own tables, and claims no experiment can decide.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .core import (NO_DATA, NOT_REPRODUCED, PARTLY, REPRODUCED, Verdict, fill_command, kind, no_data,
+                   not_testable)
+
+
+@kind("not_testable")
+def not_testable_kind(tables: dict, params: dict) -> Verdict:
+    """NOT TESTABLE, always; params['reason'] says why."""
+    return not_testable(params.get("paper", "–"), params["reason"])
+
+
+# ---------------------------------------------------------------- architecture
+
+
+@kind("architecture")
+def architecture(tables: dict, params: dict) -> Verdict:
+    """Our network's weight sizes vs the paper's table (weight_size) and vs the text's description.
+
+    params: model (ours), paper_model, text_sizes {layer: size the text implies} (optional),
+    text_fc_layers / table_fc_layers (optional). REPRODUCED: ours matches every tabled size and the
+    text agrees with the table; PARTLY: ours matches the table, the text does not; NOT REPRODUCED:
+    ours misses a tabled size."""
+    from ..models import build, weight_layers
+    paper = tables.get("paper")
+    pm = params.get("paper_model", params["model"])
+    if paper is None or not (paper.model == pm).any():
+        return Verdict(NO_DATA, "–", "–", "Δ –", "the paper's tables are missing")
+    sizes = paper[paper.model == pm].drop_duplicates("layer").set_index("layer").weight_size
+    ours = {n: int(w.numel()) for n, w in weight_layers(build(params["model"]))}
+    miss = [f"{l}: paper {int(s):,}, ours {ours.get(l, 0):,}" for l, s in sizes.items() if ours.get(l) != s]
+    n_match = len(sizes) - len(miss)
+    text_bad = [f"{l}: text implies {v:,}, table {int(sizes[l]):,}" for l, v in params.get("text_sizes", {}).items()
+                if l in sizes and sizes[l] != v]
+    if params.get("text_fc_layers") not in (None, params.get("table_fc_layers")):
+        text_bad.append(f"text: {params['text_fc_layers']} FC layers, table: {params.get('table_fc_layers')}")
+    per_block = params.get("convs_per_block")
+    if per_block:
+        got = sum(1 for n in ours if n.startswith("Block 1 "))
+        if got != per_block:
+            miss.append(f"ours has {got} convolutions per block, the text {per_block}")
+    paper_s = f"{len(sizes)} tabled sizes" + (f"; text: {params['text']}" if params.get("text") else "")
+    ours_s = f"{n_match}/{len(sizes)} tabled sizes match ({len(ours)} weight layers)"
+    if miss:
+        return Verdict(NOT_REPRODUCED, paper_s, ours_s, "mismatch", "; ".join(miss))
+    if text_bad:
+        return Verdict(PARTLY, paper_s, ours_s, "text ≠ tables", "ours follows the tables; " + "; ".join(text_bad))
+    return Verdict(REPRODUCED, paper_s, ours_s, "match", "every tabled weight size and the text's structure match")
+
+
+# ---------------------------------------------------------------- training recipe
+
+
+@kind("training_recipe")
+def training_recipe(tables: dict, params: dict) -> Verdict:
+    """Epochs and the step learning-rate schedule. params: models, epochs (300), lrs ([0.1, 0.01, 0.001]),
+    milestones ([150, 225], the last epoch of each phase in a 300-epoch run), tol_epochs (1).
+    REPRODUCED: epochs = 300 and the schedule matches; PARTLY: the schedule matches when scaled to our
+    length (milestones within tol_epochs of m * E / 300), but E != 300; NOT REPRODUCED otherwise."""
+    t = tables.get("training")
+    scale = params.get("scale", "?")
+    E0, lrs, ms = params["epochs"], params["lrs"], params["milestones"]
+    paper_s = f"{E0} epochs, lr {' → '.join(map(str, lrs))} after epochs {', '.join(map(str, ms))}"
+    if t is None or not t.model.isin(params["models"]).any():
+        return no_data(paper_s, "training rows", scale, fill_command(scale, "train", params["models"], tables))
+    rows, verdicts = [], []
+    for m, d in t[t.model.isin(params["models"])].groupby("model"):
+        d = d.sort_values("epoch")
+        E = int(d.epochs.max())
+        seen = list(dict.fromkeys(np.round(d.lr, 10)))
+        last = [int(d[np.isclose(d.lr, lr)].epoch.max()) for lr in seen[:-1]]
+        ok_sched = len(seen) == len(lrs) and np.allclose(seen, lrs) and all(
+            abs(l - mm * E / E0) <= params.get("tol_epochs", 1) for l, mm in zip(last, ms))
+        verdicts.append(REPRODUCED if ok_sched and E == E0 else PARTLY if ok_sched else NOT_REPRODUCED)
+        rows.append(f"{m}: {E} epochs, lr {' → '.join(f'{v:g}' for v in seen)} after {', '.join(map(str, last))}")
+    v = NOT_REPRODUCED if NOT_REPRODUCED in verdicts else PARTLY if PARTLY in verdicts else REPRODUCED
+    Es = sorted({int(x) for x in t[t.model.isin(params["models"])].groupby("model").epochs.max()})
+    return Verdict(v, paper_s, "; ".join(rows), f"{'/'.join(map(str, Es))} vs {E0} epochs",
+                   "schedule compared with the paper's milestones scaled to our length")
+
+
+# ---------------------------------------------------------------- numbers the text quotes from its tables
+
+
+@kind("text_vs_table")
+def text_vs_table(tables: dict, params: dict) -> Verdict:
+    """A number in the text vs the same cell of the paper's own table. params: pairs [{text, table, layer,
+    batch_size, where}]. REPRODUCED: all equal (|Δ| <= 0.005); PARTLY: all within 0.015 (a last-digit
+    rounding slip); NOT REPRODUCED: some pair differs by more."""
+    paper = tables.get("paper")
+    if paper is None:
+        return Verdict(NO_DATA, "–", "–", "Δ –", "the paper's tables are missing")
+    out, worst = [], 0.0
+    for p in params["pairs"]:
+        m = paper[(paper.table == p["table"]) & (paper.layer == p["layer"]) & (paper.batch_size == p["batch_size"])]
+        tv = float(m.gauss_pct_mean.iloc[0])
+        d = p["text"] - tv
+        worst = max(worst, abs(d))
+        if abs(d) > 0.005:
+            out.append(f"{p['where']}: text {p['text']:.2f}, Table {p['table']} {tv:.2f}")
+    v = REPRODUCED if worst <= 0.005 else PARTLY if worst <= 0.015 + 1e-9 else NOT_REPRODUCED
+    return Verdict(v, f"{len(params['pairs'])} numbers quoted in the text",
+                   f"{len(params['pairs']) - len(out)}/{len(params['pairs'])} equal their table cell",
+                   f"max |Δ| {worst:.2f} pp", "; ".join(out) or "every quoted number equals its table cell")
