@@ -1,7 +1,9 @@
 """Scale-out: run a checked sweep as jobs of submitit's local executor or of SLURM (`--executor local|slurm`).
 
-    python -m sgnlib.sweep --preset paper --executor slurm --slurm-partition gpu --slurm-time 2-00:00:00
+    python -m sgnlib.sweep --preset paper --runner inprocess --executor slurm --slurm-partition gpu \
+        --slurm-time 2-00:00:00 --jobs 8            # 4 training jobs, then 8 jobs reading their checkpoints
     python -m sgnlib.sweep --preset paper --executor slurm --jobs 8 --dry-run    # the job plan, nothing submitted
+    python -m sgnlib.sweep --preset smoke --data-source synthetic --executor local  # the same jobs on this machine
 
 Job plan. Checkpoints are the only dependencies between configurations, so the plan follows them:
 every train configuration still to run is a job of its own, and the configurations that read its
@@ -14,7 +16,8 @@ Why dependencies and not k shards started at once: the engine makes shards safe 
 that needs a checkpoint waits for whoever trains it), but on a cluster that wait is a GPU allocation
 held idle for the whole training (hours on the paper preset) and bounded by `--wait`. With afterok
 dependencies a capture job is not even scheduled until its checkpoint exists; a failed training job
-cancels its dependents (`kill_on_invalid_dep=yes`) instead of leaving them pending forever. The
+cancels its dependents (`kill_on_invalid_dep=yes`, and the driver scancels them) instead of leaving them
+pending forever. The
 local executor has no scheduler, so here the driver itself starts a job once the jobs it needs have
 succeeded. Either way each job is an ordinary `Sweep` over its configurations into the shared results
 folder, so the engine's claims and checkpoint waits still hold: nothing is computed twice or lost if a
@@ -23,6 +26,9 @@ the command resumes (committed configurations are skipped, only the rest is plan
 
 The driver waits for the jobs and reports, per job, the configurations committed, and for a failure the
 job's error line and log path (exit status 1). SLURM jobs keep running if the driver is stopped.
+`--deadline` applies to each job. Local jobs run at once with torch's default thread count, as an inline
+run does, so their rows are the inline rows exactly (another thread count changes float reductions and
+so a few histogram counts); set OMP_NUM_THREADS to share a small machine between jobs.
 A job is `run_job(spec)`: a top-level function of plain data (configuration dicts, paths, the device
 string, resolved on the worker: `auto` is the node's GPU), so it pickles to any node that sees the
 repository, the results folder and the checkpoints (a shared filesystem, as for scripts/slurm_sweep.sh,
@@ -39,7 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import Config, ConfigError
-from .engine import Sweep, estimate_seconds, producer
+from .engine import EngineError, Sweep, estimate_seconds, producer
 from .paths import RUNS_DIR
 
 EXECUTORS = ("inline", "local", "slurm")
@@ -77,7 +83,8 @@ def slurm_minutes(text: str) -> int:
         d, h, mi, s = (int(g or 0) for g in m.groups())
         minutes = d * 1440 + h * 60 + mi + (1 if s else 0)
     else:
-        raise argparse.ArgumentTypeError(f"must be minutes (e.g. 1440) or [D-]HH:MM[:SS] (e.g. 1-00:00:00), got {text!r}")
+        raise argparse.ArgumentTypeError(f"must be minutes (e.g. 1440) or [D-]HH:MM[:SS] (e.g. 1-00:00:00), "
+                                         f"got {text!r}")
     if minutes <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive time, got {text!r}")
     return minutes
@@ -102,9 +109,10 @@ def check_options(a) -> None:
     if a.slurm_partition is not None and not re.fullmatch(r"[\w.-]+(,[\w.-]+)*", a.slurm_partition):
         raise ConfigError(f"--slurm-partition must be a partition name (or a comma list), got {a.slurm_partition!r}")
     require_submitit(kind)
-    if kind == "slurm" and shutil.which("sbatch") is None:
-        raise ConfigError("--executor slurm: sbatch is not on PATH (not a SLURM login node?); submit from one, "
-                          "or use --executor local on this machine")
+    missing = [t for t in ("sbatch", "srun") if shutil.which(t) is None] if kind == "slurm" else []
+    if missing:
+        raise ConfigError(f"--executor slurm: {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not on "
+                          f"PATH (not a SLURM login node?); submit from one, or use --executor local on this machine")
 
 
 def require_submitit(kind: str):
@@ -279,37 +287,44 @@ def execute(jobs: list[Job], specs: list[dict], executor, kind: str, store, log=
             if needs:
                 executor.update_parameters(slurm_dependency="afterok:" + ":".join(handles[n].job_id for n in needs),
                                            slurm_additional_parameters={"kill_on_invalid_dep": "yes"})
-        for i, h in zip(idx, executor.map_array(run_job, [specs[i] for i in idx])):
+        try:
+            submitted = executor.map_array(run_job, [specs[i] for i in idx])
+        except Exception as e:  # noqa: BLE001 - sbatch's refusal (bad partition, limits) as one line
+            running = " ".join(h.job_id for h in handles.values())
+            raise EngineError(f"submitting job(s) {', '.join(map(str, idx))} failed: {error_line(e)}"
+                              + (f"; jobs already submitted keep running (ids {running})" if running else "")) from None
+        for i, h in zip(idx, submitted):
             handles[i] = h
             log(f"submitted job {i} ({jobs[i].name}) as {kind} job {h.job_id}")
 
+    def failed_needs(i):
+        return [n for n in jobs[i].needs if n in outcome and outcome[n]["state"] != "ok"]
+
     try:
         if kind == "slurm":  # topological order; jobs needing the same jobs go in one array
-            no_needs = [i for i, j in enumerate(jobs) if not j.needs]
-            submit(no_needs)
+            submit([i for i, j in enumerate(jobs) if not j.needs])
             by_needs: dict = {}
             for i, j in enumerate(jobs):
                 if j.needs:
                     by_needs.setdefault(j.needs, []).append(i)
             for idx in by_needs.values():
                 submit(idx)
-            log(f"{len(jobs)} SLURM job(s) submitted; they keep running if this command stops "
-                f"(rerun it to resume, or --dry-run to see what is done)")
+            log(f"{len(jobs)} SLURM job(s) submitted; waiting for them (they keep running if this command stops: "
+                f"rerun it to resume, or add --dry-run to see what is done)")
         while len(outcome) < len(jobs):
-            if kind == "local":
-                ready, blocked = [], []
-                for i, j in enumerate(jobs):
-                    if i in handles or i in outcome:
-                        continue
-                    failed = [n for n in j.needs if n in outcome and outcome[n]["state"] != "ok"]
-                    if failed:
-                        blocked.append((i, failed))
-                    elif all(n in outcome for n in j.needs):
-                        ready.append(i)
-                for i, failed in blocked:
+            ready = []
+            for i in range(len(jobs)):
+                if i in outcome:
+                    continue
+                failed = failed_needs(i)
+                if failed:  # never started (local) or held by SLURM: cancel rather than wait on kill_on_invalid_dep
+                    if i in handles and not handles[i].done():
+                        handles[i].cancel(check=False)
                     finish(i, "not run", f"needs job {', '.join(map(str, failed))}, which did not succeed")
-                submit(ready)
-            progressed = False
+                elif i not in handles and all(n in outcome for n in jobs[i].needs):
+                    ready.append(i)
+            submit(ready)  # local only: SLURM jobs were all submitted above
+            progressed = bool(ready)
             for i, h in list(handles.items()):
                 if i in outcome or not h.done():
                     continue
@@ -318,10 +333,7 @@ def execute(jobs: list[Job], specs: list[dict], executor, kind: str, store, log=
                 if exc is None:
                     finish(i, "ok", logp=_log_path(h, False))
                 else:
-                    failed = [n for n in jobs[i].needs if n in outcome and outcome[n]["state"] != "ok"]
-                    why = (f"cancelled: needs job {', '.join(map(str, failed))}, which did not succeed" if failed
-                           else error_line(exc))
-                    finish(i, "failed", why, _log_path(h, True))
+                    finish(i, "failed", error_line(exc), _log_path(h, True))
             if not progressed and len(outcome) < len(jobs):
                 time.sleep(poll_s)
     except KeyboardInterrupt:
@@ -367,7 +379,10 @@ def run(a, cfgs: list[Config], universe: list[Config], store, ctx, done: set, ru
              for i, j in enumerate(jobs)]
     executor = make_executor(kind, folder, params)
     t0 = time.perf_counter()
-    outcomes = execute(jobs, specs, executor, kind, store, log)
+    try:
+        outcomes = execute(jobs, specs, executor, kind, store, log)
+    except KeyboardInterrupt:
+        return 130
     bad = [i for i, o in enumerate(outcomes) if o["state"] != "ok"]
     now = store.done()
     log(f"{store.folder}: {sum(c.config_id in now for c in cfgs)} of {len(cfgs)} configurations committed "

@@ -1,8 +1,8 @@
 """One shared figure style and the plots of the book (paper Fig 1-9, the theory checks).
 
 Each function takes tidy result tables, draws a new figure, saves it under figures/<name>.png
-(git-ignored) and returns the matplotlib figure, closed: the notebooks glue it into a numbered MyST
-figure (`myst_nb.glue(key, fig, display=False)` and a `{glue:figure}` with caption and alt text).
+(git-ignored) and returns it (`Saved`: the PNG and the closed figure): the notebooks glue it into a
+numbered MyST figure (`myst_nb.glue(key, fig, display=False)` and a `{glue:figure}` with caption and alt text).
 Colours: the Okabe-Ito palette (colour-blind safe) for up to eight categories, viridis for ordered
 ones (batch sizes), small multiples where a plot would need more; ours solid, the paper's dashed.
 """
@@ -41,13 +41,34 @@ def ordered(n: int) -> list:
     return list(plt.cm.viridis(np.linspace(0, 0.85, n)))
 
 
-def save(fig, name: str):
-    """Lay out, save to figures/<name>.png, close and return the figure (for glue)."""
+class Saved:
+    """A figure saved as PNG: glue and IPython show the PNG under any matplotlib backend (the book
+    builds with MPLBACKEND=Agg); attributes other than `path` and `name` are the figure's."""
+
+    def __init__(self, fig, path):
+        self.figure, self.path, self.name = fig, path, path.stem
+        self._png = path.read_bytes()
+
+    def _repr_png_(self):
+        return self._png
+
+    def __repr__(self):
+        return f"<figure {self.name}>"
+
+    def __getattr__(self, attr):
+        return getattr(self.figure, attr)
+
+
+def save(fig, name: str) -> Saved:
+    """Lay out, save to figures/<name>.png (no version metadata, so the bytes are reproducible),
+    close, and return it for glue."""
     FIG_DIR.mkdir(exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(FIG_DIR / f"{name}.png")
+    if fig.get_layout_engine() is None:
+        fig.tight_layout()
+    path = FIG_DIR / f"{name}.png"
+    fig.savefig(path, metadata={"Software": None})
     plt.close(fig)
-    return fig
+    return Saved(fig, path)
 
 
 def _legend_below(fig, axes, extra=(), ncol=4):
@@ -102,7 +123,7 @@ def gaussianity_vs_batch_size(g: pd.DataFrame, paper: pd.DataFrame, model: str, 
         ax.set_title(f"{nb} minibatches per capture", fontsize=9)
     axes[0][0].set_ylabel(PCT)
     _legend_below(fig, axes, _style_handles(), ncol=5)
-    fig.tight_layout(rect=(0, 0.14, 1, 1))
+    fig.set_layout_engine("tight", rect=(0, 0.14, 1, 1))
     return save(fig, name)
 
 
@@ -124,10 +145,11 @@ def resnet_vs_batch_size(g: pd.DataFrame, paper: pd.DataFrame, name: str, n_batc
         _panel_vs_batch(ax, grid, ref, layers, colours(len(layers)), n_batches)
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("batch size (log)")
-        ax.legend(fontsize=6, loc="lower right")
+        if layers:
+            ax.legend(fontsize=6, loc="lower right")
     axes[0].set_ylabel(PCT)
     _legend_below(fig, [], _style_handles(), ncol=3)
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    fig.set_layout_engine("tight", rect=(0, 0.08, 1, 1))
     return save(fig, name)
 
 
@@ -148,7 +170,7 @@ def gaussianity_over_epochs(g: pd.DataFrame, models_: list[str], name: str, sour
         ax.set_xlabel("training epoch of the checkpoint")
     axes[0][0].set_ylabel(PCT)
     _legend_below(fig, axes, _style_handles()[2:], ncol=7)
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    fig.set_layout_engine("tight", rect=(0, 0.08, 1, 1))
     return save(fig, name)
 
 
@@ -172,7 +194,8 @@ def resnet_over_epochs(g: pd.DataFrame, name: str, model: str = "resnet20", batc
         ax.axhline(95, color="grey", lw=0.7, ls=":")
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("epoch")
-        ax.legend(fontsize=6, loc="lower right")
+        if layers:
+            ax.legend(fontsize=6, loc="lower right")
     axes[0].set_ylabel(PCT)
     return save(fig, name)
 
@@ -219,7 +242,7 @@ def fig5_spines(m: pd.DataFrame, spines: dict, model: str, name: str):
     from matplotlib.lines import Line2D
     _legend_below(fig, axes, [(Line2D([], [], color="k"), "ours"),
                               (Line2D([], [], color="k", ls="--"), "at the paper's fraction")], ncol=8)
-    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    fig.set_layout_engine("tight", rect=(0, 0.1, 1, 1))
     return save(fig, name)
 
 
@@ -246,7 +269,7 @@ def berry_esseen_layers(be: pd.DataFrame, name: str, source: str = ""):
     for ax in axes[:, 0]:
         ax.set_ylabel(r"$\sup_x|F - \Phi|$")
     _legend_below(fig, axes, ncol=3)
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    fig.set_layout_engine("tight", rect=(0, 0.07, 1, 1))
     return save(fig, name)
 
 

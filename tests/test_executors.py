@@ -55,8 +55,9 @@ def tiny_cfgs():
 
 @pytest.fixture()
 def one_thread(monkeypatch):
-    """One torch thread here and in the jobs (their env): two jobs at once do not oversubscribe 2 cores, and
-    the rows compare exactly (float reductions, hence a few histogram counts, depend on the thread count)."""
+    """One torch thread here and in the jobs (their env): jobs at once do not oversubscribe the 2 shared cores,
+    and rows compare exactly with an inline run (float reductions, hence a few histogram counts, depend on
+    the thread count)."""
     import torch
     before = torch.get_num_threads()
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
@@ -85,7 +86,7 @@ def test_local_executor_two_jobs_gives_the_inline_rows_once_each_after_training(
     assert "all 7 configurations are committed; nothing to submit" in capsys.readouterr().out
 
 
-def test_local_executor_on_the_smoke_preset(tmp_path, capsys):
+def test_local_executor_on_the_smoke_preset(tmp_path, capsys, one_thread):
     assert sweep.main(cli(tmp_path, "--executor", "local", "--log-dir", str(tmp_path / "logs"), preset="smoke")) == 0
     store = ResultStore(tmp_path / "res" / "smoke")
     cfgs = presets.expand(presets.load("smoke"), identify("train", "synthetic"))
@@ -96,12 +97,21 @@ def test_local_executor_on_the_smoke_preset(tmp_path, capsys):
     assert "2 local job(s)" in capsys.readouterr().out
 
 
-def test_failed_job_reports_its_error_line_and_log_and_its_dependents_do_not_run(tmp_path, capsys):
-    bad = tmp_path / "bad.yaml"  # a learning rate that makes the loss infinite: training fails at run time
+def bad_preset(tmp_path):
+    """Training that fails at run time (a learning rate that makes the loss infinite), and a job after it."""
+    bad = tmp_path / "bad.yaml"
     bad.write_text("epochs: 1\nsubset: 20\nblocks:\n"
                    "  - {stage: train, model: alexnet, checkpoint_epochs: [1], recipe: {lr: 1.0e+30}}\n"
                    "  - {stage: moments, model: alexnet, checkpoint_epoch: 1, n_samples: 8, recipe: {lr: 1.0e+30}}\n")
-    assert sweep.main(cli(tmp_path, "--executor", "local", "--log-dir", str(tmp_path / "logs"), preset=str(bad))) == 1
+    return str(bad)
+
+
+@pytest.mark.parametrize("kind", ["local", "slurm"])
+def test_failed_job_reports_its_error_line_and_log_and_its_dependents_do_not_run(tmp_path, capsys, kind, request):
+    if kind == "slurm":
+        request.getfixturevalue("fake_slurm")
+    assert sweep.main(cli(tmp_path, "--executor", kind, "--log-dir", str(tmp_path / "logs"),
+                          preset=bad_preset(tmp_path))) == 1
     cap = capsys.readouterr()
     lines = cap.out.splitlines()
     failed = next(ln for ln in lines if ln.startswith("job 0 "))
@@ -132,6 +142,8 @@ def state(j, value=None):
     with open(root / "events", "a") as f:
         f.write(f"{{j}} {{value}} {{time.time()}}\n")
 if sys.argv[1] != "--run":  # submission: record, mark pending, start the runner, answer as sbatch does
+    if "#SBATCH --partition=nope" in Path(sys.argv[-1]).read_text():
+        sys.exit("sbatch: error: invalid partition specified: nope")
     n = 100 + len(list(root.glob("sbatch-*.sh")))
     (root / f"sbatch-{{n}}.sh").write_text(Path(sys.argv[-1]).read_text())
     m = re.search(r"^#SBATCH --array=0-(\d+)", Path(sys.argv[-1]).read_text(), re.M)
@@ -189,7 +201,8 @@ def fake_slurm(tmp_path, monkeypatch):
     bin_, root = tmp_path / "bin", tmp_path / "slurm"
     bin_.mkdir()
     root.mkdir()
-    for name, text in (("sbatch", FAKE_SBATCH), ("sacct", FAKE_SACCT), ("srun", "#!/bin/sh\nexit 1\n")):
+    for name, text in (("sbatch", FAKE_SBATCH), ("sacct", FAKE_SACCT), ("srun", "#!/bin/sh\nexit 1\n"),
+                       ("scancel", "#!/bin/sh\necho \"$@\" >> $FAKE_SLURM/scancel\n")):
         (bin_ / name).write_text(text.format(python=sys.executable))
         (bin_ / name).chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_}:{__import__('os').environ['PATH']}")
@@ -226,6 +239,14 @@ def test_slurm_executor_submits_arrays_with_afterok_dependencies(tmp_path, fake_
     store = ResultStore(tmp_path / "res" / "tiny")
     ids = ledger_ids(store.folder)
     assert len(ids) == len(set(ids)) == 3 and ids[0].startswith("train-") and store.verify() == 3
+
+
+def test_sbatch_refusal_is_one_line(tmp_path, fake_slurm, capsys):
+    assert sweep.main(cli(tmp_path, "--executor", "slurm", "--slurm-partition", "nope",
+                          "--log-dir", str(tmp_path / "logs"))) == 2
+    ours = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("error")]  # + sbatch's own line
+    assert len(ours) == 1 and ours[0].startswith("error: submitting job(s) 0 failed: ")
+    assert "invalid partition specified: nope" in ours[0] and ResultStore(tmp_path / "res" / "tiny").done() == set()
 
 
 def test_slurm_dry_run_prints_the_job_plan_and_submits_nothing(tmp_path, fake_slurm, capsys):
@@ -324,7 +345,7 @@ def test_slurm_without_sbatch_is_one_line(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))  # nothing on PATH
     assert sweep.main(cli(tmp_path, "--executor", "slurm")) == 2
     err = capsys.readouterr().err.strip()
-    assert "sbatch is not on PATH" in err and len(err.splitlines()) == 1
+    assert "sbatch and srun are not on PATH" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "res").exists()
 
 

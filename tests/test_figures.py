@@ -10,7 +10,7 @@ from sgnlib import figures, report
 def keep(monkeypatch):
     """Capture the figure instead of saving it."""
     out = {}
-    monkeypatch.setattr(figures, "save", lambda fig, name: out.setdefault(name, fig))
+    monkeypatch.setattr(figures, "save", lambda fig, name: out.setdefault(name, fig))  # no file, no close
     return out
 
 
@@ -54,3 +54,135 @@ def test_ratio_histograms_are_normalised_per_layer(keep):
     line = keep["r"].axes[0].get_lines()[0]
     np.testing.assert_allclose(line.get_ydata(), [0.1, 0.3, 0.6])
     np.testing.assert_allclose(line.get_xdata(), np.sqrt([2.0, 8.0, 32.0]))
+
+
+def test_save_returns_the_png_for_glue(tmp_path, monkeypatch):
+    import matplotlib.pyplot as plt
+    monkeypatch.setattr(figures, "FIG_DIR", tmp_path)
+    fig, ax = plt.subplots()
+    ax.plot([1, 2], [3, 4])
+    saved = figures.save(fig, "x")
+    assert saved._repr_png_()[:8] == b"\x89PNG\r\n\x1a\n" and repr(saved) == "<figure x>"
+    assert saved.axes[0].get_lines()[0].get_ydata().tolist() == [3, 4]
+    fig2, ax2 = plt.subplots()
+    ax2.plot([1, 2], [3, 4])
+    assert figures.save(fig2, "y")._repr_png_() == saved._repr_png_()  # reproducible bytes
+
+
+def test_resnet_vs_batch_size_panels_by_block_with_the_papers_values(keep):
+    paper = report.paper_tables()
+    layers = ["First Layer", "Block 1 Layer 1", "Block 1 Layer 2", "Block 1 Layer 9", "Final Layer"]
+    g = pd.DataFrame([{"model": "resnet56", "stage": "capture", "epochs": 10, "checkpoint_epoch": 10, "layer": l,
+                       "batch_size": bs, "n_batches": 200, "repeat": 0, "gauss_pct_paper": 50.0 + i + bs / 64}
+                      for i, l in enumerate(layers) for bs in (64, 128, 256, 512)])
+    figures.resnet_vs_batch_size(g, paper, "r3")
+    axes = keep["r3"].axes
+    assert [ax.get_title() for ax in axes] == ["first and final", "block 1", "block 2", "block 3"]
+    solid = {l.get_label(): l for l in axes[1].get_lines() if l.get_linestyle() == "-"}
+    assert set(solid) == {"Block 1 Layer 1", "Block 1 Layer 9"}          # only the paper's layers
+    np.testing.assert_allclose(solid["Block 1 Layer 9"].get_ydata(), [53 + bs / 64 for bs in (64, 128, 256, 512)])
+    ref = paper[(paper.table == 3) & (paper.layer == "Block 1 Layer 18")].gauss_pct_mean
+    dashed = [l for l in axes[1].get_lines() if l.get_linestyle() == "--"]
+    assert any(np.allclose(l.get_ydata(), ref) for l in dashed)
+
+
+def test_resnet_over_epochs_plots_first_and_sixth_convolution_of_each_block(keep):
+    rows = [{"model": "resnet20", "layer": l, "checkpoint_epoch": e, "batch_size": 128, "n_batches": 200,
+             "gauss_pct_paper": 90.0 - e} for l in ("Block 2 Layer 1", "Block 2 Layer 6", "Block 2 Layer 3",
+                                                    "First Layer") for e in (1, 2)]
+    figures.resnet_over_epochs(pd.DataFrame(rows), "r6")
+    labels = [l.get_label() for l in keep["r6"].axes[2].get_lines() if not l.get_label().startswith("_")]
+    assert labels == ["Block 2 Layer 1", "Block 2 Layer 6"]
+    first = keep["r6"].axes[0].get_lines()[0]
+    assert first.get_label() == "First Layer" and list(first.get_ydata()) == [89.0, 88.0]
+
+
+def test_fig5_spines_are_drawn_at_the_computed_quantiles(keep):
+    m = pd.DataFrame({"model": "alexnet", "layer": "Layer 4", "bin_lo": [1.0, 2.0], "bin_hi": [2.0, 4.0],
+                      "count": [1, 3]})
+    sp = pd.DataFrame({"batch_size": [64, 128], "gauss_frac": [0.1, 0.5], "ratio": [2.0, 4.0],
+                       "paper_frac": [0.3, np.nan], "paper_ratio": [4.0, np.nan]})
+    figures.fig5_spines(m, {"Layer 4": sp}, "alexnet", "s5")
+    lines = keep["s5"].axes[0].get_lines()
+    solid = [l.get_xdata()[0] for l in lines if l.get_label().startswith("batch")]
+    dashed = [l.get_xdata()[0] for l in lines if l.get_label().startswith("_paper")]
+    assert solid == [2.0, 4.0] and dashed == [4.0]
+    np.testing.assert_allclose(lines[0].get_ydata(), [0.25, 0.75])     # the histogram, normalised
+
+
+def test_berry_esseen_layers_one_panel_per_layer(keep):
+    be = pd.DataFrame({"layer": ["Layer 1"] * 2 + ["Layer 2"] * 2, "batch_size": [128, 64] * 2,
+                       "ks_q50": [0.05, 0.06, 0.1, 0.2], "bound_q50": [0.2, 0.3, 0.5, 0.7], "null_ks_q50": 0.043})
+    figures.berry_esseen_layers(be, "be")
+    ax = keep["be"].axes[1]
+    assert ax.get_title() == "Layer 2"
+    solid, dashed, floor = ax.get_lines()[:3]
+    assert list(solid.get_xdata()) == [64, 128] and list(solid.get_ydata()) == [0.2, 0.1]
+    assert list(dashed.get_ydata()) == [0.7, 0.5] and floor.get_ydata()[0] == 0.043
+
+
+def test_tail_index_histograms_normalise_the_non_gaussian_counts(keep):
+    ti = pd.DataFrame({"model": "alexnet", "layer": "Layer 1", "epochs": 5, "checkpoint_epoch": 5, "n_batches": 200,
+                       "batch_size": [64, 64, 128], "repeat": 0, "bin_lo": [1.8, 1.9, 1.9], "bin_hi": [1.9, 2.0, 2.0],
+                       "count_nongaussian": [1, 3, 2]})
+    figures.tail_index_histograms(ti, "alexnet", ["Layer 1"], "ti")
+    lines = {l.get_label(): l for l in keep["ti"].axes[0].get_lines()}
+    np.testing.assert_allclose(lines["batch 64"].get_ydata(), [0.25, 0.75])
+    np.testing.assert_allclose(lines["batch 64"].get_xdata(), [1.85, 1.95])
+    np.testing.assert_allclose(lines["batch 128"].get_ydata(), [1.0])
+
+
+def examples():
+    rng = np.random.default_rng(0)
+    rows = []
+    for kind, dims in (("gaussian", (1, 2)), ("non-gaussian", (3,))):
+        for d in dims:
+            for bs in (64, 128):
+                for s, v in enumerate(rng.normal(size=50) * d):
+                    rows.append({"layer": "Layer 1", "batch_size": bs, "kind": kind, "dim": d, "sample": s,
+                                 "noise": v, "p": 0.5 if kind == "gaussian" else 0.01, "alpha_mohammadi": 2.0 - d / 10})
+    return pd.DataFrame(rows)
+
+
+def test_noise_examples_one_histogram_per_dimension(keep):
+    ex = examples()
+    figures.noise_examples(ex, "Layer 1", 128, "e8")
+    axes = keep["e8"].axes
+    assert [ax.get_title() for ax in axes[:2]] == ["p=0.5, α=1.90", "p=0.5, α=1.80"]
+    assert axes[2].get_title() == "p=0.01, α=1.70" and not axes[3].axison     # 2 x 2 grid, one empty
+    counts = sum(p.get_height() for p in axes[0].patches)
+    assert counts == 50
+
+
+def test_noise_across_batch_sizes_standardizes_each_dimension(keep):
+    ex = examples()
+    figures.noise_across_batch_sizes(ex, "Layer 1", "e9")
+    axes = keep["e9"].axes
+    assert [ax.get_title() for ax in axes] == ["batch 64, mean α=1.70", "batch 128, mean α=1.70"]
+    area = sum(p.get_height() * p.get_width() for p in axes[0].patches)
+    assert area == pytest.approx(1.0)             # a density of the standardized noise
+    normal = axes[0].get_lines()[0]
+    assert normal.get_ydata().max() == pytest.approx(1 / np.sqrt(2 * np.pi), rel=1e-3)
+
+
+def test_theory_figures_plot_the_functions_they_are_given(keep):
+    figures.berry_esseen_plot(["a"], [1, 4], lambda law, n: 1 / n, lambda law, n: 2 / n, "bt")
+    solid, dashed = keep["bt"].axes[0].get_lines()
+    assert list(solid.get_ydata()) == [1.0, 0.25] and list(dashed.get_ydata()) == [2.0, 0.5]
+    figures.prop2_errors([0.1, 0.01], [0.2, 0.02], [1.0, 1.0], "p2")
+    h, i = keep["p2"].axes[0].get_lines()
+    assert list(h.get_ydata()) == [0.2, 0.02] and list(i.get_xdata()) == [0.1, 0.01]
+
+
+def test_training_curve_plots_loss_and_accuracy_in_percent(keep):
+    hist = pd.DataFrame({"epoch": [1, 2], "train_loss": [2.0, 1.5], "test_acc": [0.3, 0.45]})
+    figures.training_curve(hist, "tc")
+    loss, acc = keep["tc"].axes
+    assert list(loss.get_lines()[0].get_ydata()) == [2.0, 1.5]
+    np.testing.assert_allclose(acc.get_lines()[0].get_ydata(), [30.0, 45.0])
+    assert acc.get_lines()[1].get_ydata()[0] == 10     # chance
+
+
+def test_more_than_eight_categories_must_be_small_multiples():
+    with pytest.raises(ValueError, match="small multiples"):
+        figures.colours(9)
