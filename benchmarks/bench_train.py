@@ -10,16 +10,20 @@ one side of the ratio) and the reported img/s is the median. A step is what `tra
 minibatch: index slice, augmentation draws, step, loss copied into the epoch's loss tensor. Data:
 random normal images (steps * batch of them, so no partial batch), labels uniform.
 
-Part 2 (skip with --no-concurrent): `train_many` on random data with the fast path (or
+Part 2: `train_many` on random data with the fast path (or
 --concurrent-mode eager), each network alone (one process; repeats + 1 epochs of --steps steps, img/s
 the median over epochs after the first), then all networks at once (one process each, steps prepared
 first, loops started together, epochs in proportion to each network's speed alone so the loops last
 alike; img/s over the epochs after the first that ended while every network was still training).
 "total" is the sum over networks run together.
 
-CPU check (small):  python benchmarks/bench_train.py --device cpu --models alexnet,resnet20 --steps 10 --repeats 2
-On a GPU (H100/H200; compile of the four networks takes minutes, the first time in a fresh cache):
+CPU check (small; CPU numbers say nothing about a GPU):
+    python benchmarks/bench_train.py --device cpu --models alexnet,resnet20 --steps 10 --repeats 2
+On a GPU (H100/H200):
     python benchmarks/bench_train.py --device cuda --steps 200 --repeats 5 --amp --json bench_train_gpu.json
+Compiling is most of the time in a fresh inductor cache (tens of seconds per network and variant; part
+2's processes reuse the on-disk cache). Within a short device lease, split it: part 1 alone with
+--parts 1 (and without --amp), then --parts 2 (e.g. with --models alexnet,resnet20).
 """
 import argparse
 import json
@@ -143,7 +147,8 @@ def main():
     ap.add_argument("--warmup", type=int, default=5, help="untimed steps per variant before the repeats")
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--amp", action="store_true", help="also time the fast step under bfloat16 autocast")
-    ap.add_argument("--no-concurrent", dest="concurrent", action="store_false")
+    ap.add_argument("--parts", choices=("1", "2", "1,2"), default="1,2",
+                    help="1: eager vs fast in one process; 2: networks alone vs concurrently")
     ap.add_argument("--concurrent-mode", choices=("fast", "eager"), default="fast")
     ap.add_argument("--json")
     a = ap.parse_args()
@@ -153,9 +158,9 @@ def main():
     x = torch.randn(n, 3, 32, 32, generator=g).to(dev)
     y = torch.randint(0, 10, (n,), generator=g).to(dev)
     t0 = time.perf_counter()
-    rows = in_process(a, dev, x, y)
+    rows = in_process(a, dev, x, y) if "1" in a.parts else None
     del x, y
-    conc = concurrent(a, dev) if a.concurrent else None
+    conc = concurrent(a, dev) if "2" in a.parts else None
     if a.json:
         with open(a.json, "w") as f:
             json.dump({**provenance(dev, {"source": f"random normal tensors ({n} x 3 x 32 x 32)"}),

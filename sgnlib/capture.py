@@ -34,6 +34,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from .data import augment as augment_images
 from .stats import StreamingMoments, gaussianity, shapiro_wilk
 from .stats.shapiro import N_MAX, N_MIN
 
@@ -53,6 +54,29 @@ def minibatch_indices(n_data: int, batch_size: int, n_batches: int, generator: t
         perm = torch.randperm(n_data, generator=generator, device=generator.device).to(device)
         blocks.append(perm[: per_pass * batch_size].view(per_pass, batch_size))
     return torch.cat(blocks)[:n_batches]
+
+
+SAMPLINGS = ("without_replacement", "with_replacement", "independent")
+BN_MODES = ("batch", "running")
+
+
+def sampled_indices(n_data: int, batch_size: int, n_batches: int, generator: torch.Generator, device="cpu",
+                    sampling: str = "without_replacement") -> torch.Tensor:
+    """[n_batches, batch_size] indices under one of three protocols (a factor of the protocol study):
+    without_replacement: consecutive blocks of shuffled passes (`minibatch_indices`, the default);
+    with_replacement: every index drawn uniformly, independently (repeats possible inside a batch);
+    independent: each minibatch an independent uniform subset (no repeats inside a batch, minibatches
+    may overlap)."""
+    check_capture_args(batch_size, n_batches, n_data)
+    if sampling == "without_replacement":
+        return minibatch_indices(n_data, batch_size, n_batches, generator, device)
+    if sampling == "with_replacement":
+        return torch.randint(0, n_data, (n_batches, batch_size), generator=generator,
+                             device=generator.device).to(device)
+    if sampling == "independent":
+        return torch.stack([torch.randperm(n_data, generator=generator, device=generator.device)[:batch_size]
+                            for _ in range(n_batches)]).to(device)
+    raise ValueError(f"unknown sampling {sampling!r}; choose one of {SAMPLINGS}")
 
 
 def check_capture_args(batch_size: int, n_batches: int, n_data: int | None = None) -> None:
@@ -117,8 +141,14 @@ def _check_finite(sums, mats, names, start, stop, batch_size):
 
 def minibatch_gradients(model, loss_fn, images, labels, batch_size: int, n_batches: int, layers=None,
                         seed: int = 0, max_bytes: float | None = None, out_device=None, progress: bool = False,
-                        check_every: int = 64):
+                        check_every: int = 64, sampling: str = "without_replacement", augment: bool = False,
+                        bn: str = "batch"):
     """Yield ({layer: [n_batches, d] gradient matrix}) per layer group; see the module docstring.
+
+    Protocol options (defaults: the protocol above): `sampling` (see `sampled_indices`); `augment`
+    applies the training crop + flip (`sgnlib.data.augment`, seeded from `seed`) to each minibatch;
+    bn="running" puts every BatchNorm in eval mode (running statistics) instead of batch statistics.
+    The matrices have the parameters' dtype (float64 capture: a float64 model and images).
 
     max_bytes: budget for one group's matrices (None: `auto_max_bytes`). Every gradient is checked
     for NaN/inf through its sum, kept on the device and read back once per block of `check_every`
@@ -128,6 +158,10 @@ def minibatch_gradients(model, loss_fn, images, labels, batch_size: int, n_batch
     check_capture_args(batch_size, n_batches, images.shape[0])
     if check_every < 1:
         raise ValueError(f"check_every must be >= 1, got {check_every}")
+    if bn not in BN_MODES:
+        raise ValueError(f"unknown bn mode {bn!r}; choose one of {BN_MODES}")
+    if sampling not in SAMPLINGS:
+        raise ValueError(f"unknown sampling {sampling!r}; choose one of {SAMPLINGS}")
     named = _layer_params(model, layers)
     dev = images.device
     out_device = out_device or dev
@@ -136,21 +170,27 @@ def minibatch_gradients(model, loss_fn, images, labels, batch_size: int, n_batch
     modes = _save_modes(model)
     if not model.training:  # e.g. after evaluation: train mode throughout; else the user's modes
         model.train()
+    if bn == "running":
+        for m in model.modules():
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                m.eval()
     try:
         for group in _group_layers(named, n_batches, max_bytes):
             gen = torch.Generator(device=dev).manual_seed(seed)
-            idx = minibatch_indices(images.shape[0], batch_size, n_batches, gen, device=dev)
-            mats = {name: torch.empty(n_batches, p.numel(), device=out_device) for name, p in group}
+            idx = sampled_indices(images.shape[0], batch_size, n_batches, gen, dev, sampling)
+            aug_gen = torch.Generator(device=dev).manual_seed(seed + 7919) if augment else None
+            mats = {name: torch.empty(n_batches, p.numel(), device=out_device, dtype=p.dtype) for name, p in group}
             names = [name for name, _ in group]
             params = [p for _, p in group]
-            sums = torch.empty(n_batches, len(group), device=out_device)
+            sums = torch.empty(n_batches, len(group), device=out_device, dtype=params[0].dtype)
             start = 0
             it = range(n_batches)
             if progress:
                 from tqdm.auto import tqdm
                 it = tqdm(it, desc=f"capture bs={batch_size}", leave=False)
             for b in it:
-                loss = loss_fn(model(images[idx[b]]), labels[idx[b]])
+                x = images[idx[b]] if aug_gen is None else augment_images(images[idx[b]], aug_gen)
+                loss = loss_fn(model(x), labels[idx[b]])
                 grads = torch.autograd.grad(loss, params)
                 for j, (name, g) in enumerate(zip(names, grads)):
                     row = mats[name][b]
@@ -167,17 +207,18 @@ def minibatch_gradients(model, loss_fn, images, labels, batch_size: int, n_batch
 
 def gaussianity_of_noise(model, loss_fn, images, labels, batch_size: int, n_batches: int, layers=None,
                          seed: int = 0, alpha: float = 0.05, max_bytes: float | None = None, keep=None,
-                         progress: bool = False) -> tuple[pd.DataFrame, dict]:
+                         progress: bool = False, **protocol) -> tuple[pd.DataFrame, dict]:
     """Per-layer Gaussianity table of the minibatch gradient noise, plus timings and kept samples.
 
     keep: optional callable(layer, matrix, shapiro_result) -> anything, to keep e.g. a few columns
-    for histograms or tail indices; its outputs are returned under extras["kept"].
+    for histograms or tail indices; its outputs are returned under extras["kept"]. protocol:
+    sampling / augment / bn, passed to `minibatch_gradients`.
     """
     t_grad = t_sw = 0.0
     tables, kept = [], {}
     t0 = time.perf_counter()
     for mats in minibatch_gradients(model, loss_fn, images, labels, batch_size, n_batches, layers, seed,
-                                    max_bytes, progress=progress):
+                                    max_bytes, progress=progress, **protocol):
         sync(images.device)
         t_grad += time.perf_counter() - t0
         for name, m in mats.items():

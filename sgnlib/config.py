@@ -25,7 +25,7 @@ from .train import Recipe
 # numbers change meaning (it enters the id, so old results are never mistaken for new ones)
 STAGE_FIELDS = {
     "train": ("checkpoint_epochs",),
-    "capture": ("checkpoint_epoch", "batch_size", "n_batches", "repeat", "layers"),
+    "capture": ("checkpoint_epoch", "batch_size", "n_batches", "repeat", "layers", "protocol"),
     "moments": ("checkpoint_epoch", "n_samples"),
     "berry_esseen": ("checkpoint_epoch", "batch_size", "n_batches", "n_samples"),
     "examples": ("checkpoint_epoch", "batch_size", "n_batches", "layers"),
@@ -33,6 +33,12 @@ STAGE_FIELDS = {
 # capture 2 / examples 2: Mohammadi tail index unclipped, block size as Simsekli et al. (largest divisor <= sqrt K)
 STAGE_VERSION = {"train": 1, "capture": 2, "moments": 1, "berry_esseen": 1, "examples": 2}
 COMMON = ("stage", "model", "epochs", "seed", "subset", "data_source", "data_sha256", "recipe")
+OPTIONAL = ("layers", "protocol")
+# capture protocol (the factors of the protocol study); only values that differ from these enter the id
+PROTOCOL_DEFAULTS = {"sampling": "without_replacement", "augment": False, "bn": "batch", "precision": "float32"}
+PROTOCOL_CHOICES = {"sampling": ("without_replacement", "with_replacement", "independent"),
+                    "augment": (False, True), "bn": ("batch", "running"), "precision": ("float32", "float64")}
+BN_MODELS = ("alexnet_bn", "resnet20", "resnet56")
 
 
 class ConfigError(ValueError):
@@ -66,6 +72,7 @@ class Config:
     repeat: int | None = None
     n_samples: int | None = None
     layers: tuple | None = None
+    protocol: tuple = ()                 # capture-protocol overrides as sorted (name, value) pairs
     _id: str = field(default="", repr=False, compare=False)
 
     def __post_init__(self):
@@ -83,10 +90,11 @@ class Config:
         _int("subset", self.subset, 1, none_ok=True)
         self._check_recipe()
         needed = STAGE_FIELDS[self.stage]
+        self._check_protocol()
         for name in ("checkpoint_epochs", "checkpoint_epoch", "batch_size", "n_batches", "repeat",
-                     "n_samples", "layers"):
-            given = getattr(self, name) is not None
-            if name in needed and not given and name != "layers":
+                     "n_samples", "layers", "protocol"):
+            given = getattr(self, name) not in (None, ())
+            if name in needed and not given and name not in OPTIONAL:
                 raise ConfigError(f"stage {self.stage!r} needs {name}")
             if given and name not in needed:
                 raise ConfigError(f"stage {self.stage!r} takes no {name} (it takes {', '.join(needed)})")
@@ -111,6 +119,25 @@ class Config:
             if isinstance(v, list):
                 overrides[k] = tuple(v)
         object.__setattr__(self, "recipe", tuple(sorted(overrides.items())))
+
+    def _check_protocol(self):
+        try:
+            given = dict(self.protocol)
+        except (TypeError, ValueError):
+            raise ConfigError(f"protocol must be a mapping, got {self.protocol!r}") from None
+        for k, v in given.items():
+            if k not in PROTOCOL_CHOICES:
+                raise ConfigError(f"unknown protocol option {k!r}; options: {', '.join(PROTOCOL_CHOICES)}")
+            if v not in PROTOCOL_CHOICES[k] or type(v) is not type(PROTOCOL_DEFAULTS[k]):
+                raise ConfigError(f"protocol {k} must be one of {PROTOCOL_CHOICES[k]}, got {v!r}")
+        if given.get("bn") == "running" and self.model not in BN_MODELS:
+            raise ConfigError(f"protocol bn='running' changes nothing for {self.model} (no BatchNorm); "
+                              f"BatchNorm models: {', '.join(BN_MODELS)}")
+        kept = {k: v for k, v in given.items() if v != PROTOCOL_DEFAULTS[k]}  # defaults never enter the id
+        object.__setattr__(self, "protocol", tuple(sorted(kept.items())))
+
+    def full_protocol(self) -> dict:
+        return {**PROTOCOL_DEFAULTS, **dict(self.protocol)}
 
     def _check_stage_fields(self):
         if self.checkpoint_epochs is not None:
@@ -153,7 +180,10 @@ class Config:
         out["recipe"] = dataclasses.asdict(self.full_recipe())
         out["stage_version"] = STAGE_VERSION[self.stage]
         for k in STAGE_FIELDS[self.stage]:
-            if k != "checkpoint_epochs":  # which checkpoints a run keeps changes no number
+            if k == "protocol":  # the default protocol is left out, so ids from before it existed hold
+                if self.protocol:
+                    out[k] = dict(self.protocol)
+            elif k != "checkpoint_epochs":  # which checkpoints a run keeps changes no number
                 out[k] = getattr(self, k)
         return out
 
@@ -190,9 +220,9 @@ class Config:
         out = {}
         for f in dataclasses.fields(self):
             v = getattr(self, f.name)
-            if f.name == "_id" or v is None or (f.name == "recipe" and not v):
+            if f.name == "_id" or v is None or (f.name in ("recipe", "protocol") and not v):
                 continue
-            out[f.name] = dict(v) if f.name == "recipe" else (list(v) if isinstance(v, tuple) else v)
+            out[f.name] = dict(v) if f.name in ("recipe", "protocol") else (list(v) if isinstance(v, tuple) else v)
         return out
 
     @classmethod
@@ -205,8 +235,9 @@ class Config:
         for k in ("checkpoint_epochs", "layers"):
             if isinstance(d.get(k), list):
                 d[k] = tuple(d[k])
-        if isinstance(d.get("recipe"), dict):
-            d["recipe"] = tuple(sorted(d["recipe"].items()))
+        for k in ("recipe", "protocol"):
+            if isinstance(d.get(k), dict):
+                d[k] = tuple(sorted(d[k].items()))
         missing = {"stage", "model", "epochs"} - set(d)
         if missing:
             raise ConfigError(f"configuration lacks {sorted(missing)}")
@@ -216,4 +247,5 @@ class Config:
         """Columns every result row of this configuration carries."""
         out = {k: (json.dumps(v) if isinstance(v, (list, dict)) else v) for k, v in self.to_dict().items()}
         out["config_id"] = self.config_id
+        out["stage_version"] = STAGE_VERSION[self.stage]
         return out

@@ -71,6 +71,14 @@ def save(fig, name: str) -> Saved:
     return Saved(fig, path)
 
 
+def _plain_log_ticks(ax, ticks=(1, 2, 3, 5, 10, 20, 30, 50, 100)):
+    """Plain numbers (not powers of ten) as ticks of a log x axis."""
+    from matplotlib.ticker import FixedLocator, NullFormatter, ScalarFormatter
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
 def _legend_below(fig, axes, extra=(), ncol=4):
     handles, labels = [], []
     for ax in np.ravel(axes):
@@ -145,7 +153,7 @@ def resnet_vs_batch_size(g: pd.DataFrame, paper: pd.DataFrame, name: str, n_batc
         _panel_vs_batch(ax, grid, ref, layers, colours(len(layers)), n_batches)
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("batch size (log)")
-        if layers:
+        if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=6, loc="lower right")
     axes[0].set_ylabel(PCT)
     _legend_below(fig, [], _style_handles(), ncol=3)
@@ -194,7 +202,7 @@ def resnet_over_epochs(g: pd.DataFrame, name: str, model: str = "resnet20", batc
         ax.axhline(95, color="grey", lw=0.7, ls=":")
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("epoch")
-        if layers:
+        if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=6, loc="lower right")
     axes[0].set_ylabel(PCT)
     return save(fig, name)
@@ -213,6 +221,7 @@ def ratio_histograms(m: pd.DataFrame, model: str, name: str, source: str = "", l
         if total:
             ax.step(np.sqrt(h.bin_lo * h.bin_hi), h["count"] / total, where="mid", color=c, label=layer)
     ax.set_xscale("log")
+    _plain_log_ticks(ax)
     ax.set_xlabel(r"$\beta/\sigma^3$ of a weight dimension (dimensionless, $\geq 1$; log scale)")
     ax.set_ylabel("fraction of the layer's dimensions")
     ax.legend(fontsize=7, ncol=2)
@@ -225,7 +234,7 @@ def fig5_spines(m: pd.DataFrame, spines: dict, model: str, name: str):
     spines: {layer: sgnlib.tables.fig5_spines(...)}."""
     style()
     layers = list(spines)
-    fig, axes = plt.subplots(1, len(layers), squeeze=False, sharey=True, figsize=(7.0, 3.4))
+    fig, axes = plt.subplots(1, len(layers), squeeze=False, sharey=True, figsize=(7.0, 3.8))
     for ax, layer in zip(axes[0], layers):
         h = m[(m.model == model) & (m.layer == layer)].sort_values("bin_lo")
         ax.step(np.sqrt(h.bin_lo * h.bin_hi), h["count"] / h["count"].sum(), where="mid", color="grey",
@@ -236,13 +245,14 @@ def fig5_spines(m: pd.DataFrame, spines: dict, model: str, name: str):
             if pd.notna(r.paper_ratio):
                 ax.axvline(r.paper_ratio, color=c, lw=0.9, ls="--", label=f"_paper {int(r.batch_size)}")
         ax.set_xscale("log")
+        _plain_log_ticks(ax, (1, 3, 10, 30, 100))
         ax.set_title(layer, fontsize=9)
         ax.set_xlabel(r"$\beta/\sigma^3$ (log scale)")
     axes[0][0].set_ylabel("fraction of dimensions")
     from matplotlib.lines import Line2D
     _legend_below(fig, axes, [(Line2D([], [], color="k"), "ours"),
-                              (Line2D([], [], color="k", ls="--"), "at the paper's fraction")], ncol=8)
-    fig.set_layout_engine("tight", rect=(0, 0.1, 1, 1))
+                              (Line2D([], [], color="k", ls="--"), "at the paper's fraction")], ncol=4)
+    fig.set_layout_engine("tight", rect=(0, 0.16, 1, 1))
     return save(fig, name)
 
 

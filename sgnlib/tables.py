@@ -32,7 +32,7 @@ def _css(uid: str) -> str:
             f" {t} caption {{caption-side: top; text-align: left; font-size: 0.95em; color: #333; "
             f"padding-bottom: 0.4em; white-space: normal;}}"
             f" {t} th, {t} td {{padding: 0.2em 0.45em; border-bottom: 1px solid #ddd; white-space: normal; "
-            f"overflow-wrap: anywhere; vertical-align: top;}}"
+            f"overflow-wrap: break-word; vertical-align: top;}}"
             f" {t} thead th {{border-bottom: 2px solid #888; text-align: center;}}"
             f" {t} td {{text-align: right;}} {t} td.text {{text-align: left;}}</style>")
 
@@ -70,8 +70,8 @@ def html_table(df: pd.DataFrame, uid: str, caption: str = "", index: bool = Fals
     return "".join(out)
 
 
-def show(html_text: str):
-    """Display HTML in a notebook (and return it, for tests)."""
+def show(html_text: str) -> None:
+    """Display HTML in a notebook (returns nothing, so a cell ending in it shows no repr)."""
     try:
         from IPython import get_ipython
         from IPython.display import HTML, display
@@ -79,7 +79,6 @@ def show(html_text: str):
             display(HTML(html_text))
     except ImportError:
         pass
-    return html_text
 
 
 # ---------------------------------------------------------------- runs
@@ -233,8 +232,10 @@ def grid_html(t: pd.DataFrame, uid: str, caption: str) -> str:
 
 
 def provenance(scales=SCALES, results_dir=None) -> pd.DataFrame:
-    """What ran where, from the results' own provenance columns: one row per (scale, table, model)
-    with device, epochs trained, repeats, configurations, commits, dates and torch version."""
+    """What ran where, from the results' own provenance columns: one row per (scale, model, run)
+    with the tables it wrote, device and torch version, epochs trained, repeats, configurations,
+    commits and dates. Tables written by the same configurations (the capture stage writes
+    gaussianity and tail_index) share a row."""
     from .store import TABLES
     rows = []
     for scale in scales:
@@ -245,28 +246,34 @@ def provenance(scales=SCALES, results_dir=None) -> pd.DataFrame:
             for model, d in df.groupby("model", sort=True):
                 r = runs(d)
                 dates = pd.to_datetime(d["date"], utc=True)
+                torch = _join(sorted(d["torch_version"].dropna().astype(str).unique())) if "torch_version" in d else ""
                 rows.append({
-                    "scale": scale, "table": name, "model": MODEL_NAMES.get(model, model),
-                    "device": _join(r.get("device", [])),
+                    "scale": scale, "tables": name, "model": MODEL_NAMES.get(model, model),
+                    "device": _join(r.get("device", [])) + (f", torch {torch}" if torch else ""),
                     "epochs": _join(r.get("epochs", [])) or "–",
-                    "repeats": r.get("repeats") or "–",
+                    "repeats": str(r.get("repeats") or "–"),
                     "configs": int(d["config_id"].nunique()),
                     "commit": _join(r.get("commit", [])),
                     "date": dates.min().strftime("%Y-%m-%d") + ("" if dates.min().date() == dates.max().date()
                                                                 else " – " + dates.max().strftime("%Y-%m-%d")),
-                    "torch": _join(sorted(d["torch_version"].dropna().astype(str).unique()))
-                    if "torch_version" in d else "–",
+                    "_ids": tuple(sorted(d["config_id"].unique())),
                 })
-    return pd.DataFrame(rows)
+    p = pd.DataFrame(rows)
+    if not len(p):
+        return p
+    keys = [c for c in p.columns if c != "tables"]
+    p = p.groupby(keys, sort=False, as_index=False).agg(tables=("tables", ", ".join))
+    return p[["scale", "tables", "model", "device", "epochs", "repeats", "configs", "commit", "date"]]
 
 
 def provenance_html(p: pd.DataFrame, uid: str = "provenance") -> str:
     cap = ("What ran where, generated from the provenance columns every result row carries "
-           "(sgnlib.tables.provenance). epochs: training length of the checkpoint (the paper: 300); "
-           "repeats: distinct repeat indices; configs: committed configurations; commit: git commits "
-           "the rows were computed from (+dirty: edited working tree).")
-    return html_table(p.set_index(["scale", "table"]), uid, cap, index=True,
-                      text_columns=("model", "device", "commit", "date", "torch"))
+           "(sgnlib.tables.provenance). tables: the results tables the configurations wrote; epochs: "
+           "training length of the checkpoint (the paper: 300); repeats: distinct repeat indices; "
+           "configs: committed configurations; commit: git commits the rows were computed from "
+           "(+dirty: an edited working tree).")
+    return html_table(p.set_index(["scale", "tables"]), uid, cap, index=True,
+                      text_columns=("model", "device", "commit", "date"))
 
 
 def training_summary(scales=SCALES, results_dir=None) -> pd.DataFrame:
@@ -336,11 +343,11 @@ def alpha_stable_summary(fits: pd.DataFrame) -> pd.DataFrame:
 
 
 def verdicts_html(v: pd.DataFrame, uid: str = "verdicts") -> str:
-    cols = ["scale", "verdict", "claim", "evidence"]
+    cols = ["verdict", "claim", "evidence"]
     verdict = v.verdict.tolist()
-    return html_table(v[cols].reset_index(drop=True), uid,
+    return html_table(v.set_index("scale")[cols], uid,
                       "One verdict per claim of the paper and scale, computed by sgnlib.report.verdicts "
-                      "(blue: reproduced, vermilion: not reproduced, grey: no data).",
+                      "(blue: reproduced, vermilion: not reproduced, grey: no data).", index=True,
                       cell_style=lambda i, c: f"background:{VERDICT_COLOURS.get(verdict[i], '')}"
                       if c == "verdict" else "", text_columns=cols)
 
@@ -355,9 +362,19 @@ def discrepancies_html(d: pd.DataFrame, uid: str = "discrepancies") -> str:
 
 def notebook_parameters(path) -> pd.DataFrame:
     """The papermill parameters of a notebook: name, default, type and the comment that explains it."""
+    import ast
+
     import papermill as pm
     params = pm.inspect_notebook(str(path))
-    return pd.DataFrame([{"parameter": p["name"], "default": p["default"], "type": p["inferred_type_name"],
+
+    def kind(p):
+        if p["inferred_type_name"] not in (None, "None"):
+            return p["inferred_type_name"]
+        try:
+            return type(ast.literal_eval(p["default"])).__name__
+        except (ValueError, SyntaxError):
+            return "–"
+    return pd.DataFrame([{"parameter": p["name"], "default": p["default"], "type": kind(p),
                           "meaning": p["help"] or ""} for p in params.values()])
 
 
@@ -377,30 +394,44 @@ class Gap:
     why: str
     command: str
 
+    def command_lines(self, width: int = 64) -> list[str]:
+        """The command broken at spaces into shell lines of at most `width` characters."""
+        lines, cur = [], ""
+        for word in self.command.split():
+            if cur and len(cur) + 1 + len(word) > width:
+                lines.append(cur)
+                cur = "    " + word
+            else:
+                cur = f"{cur} {word}" if cur else word
+        return lines + [cur]
+
     def markdown(self) -> str:
+        cmd = " \\\n".join(self.command_lines())
         return (f"```{{admonition}} Missing: {self.what}\n:class: warning\n{self.why}\n\n"
-                f"Fill it with:\n\n    {self.command}\n```\n")
+                f"Fill it with:\n\n    {cmd.replace(chr(10), chr(10) + '    ')}\n```\n")
 
 
 _GPU = "--device cuda --runner inprocess"
 GAPS = {
     "table2-cpu": Gap(
         "Table 2 and Fig 2(b) at cpu scale (AlexNet, 600 minibatches)",
-        "The cpu preset captures 200 minibatches only, to keep the whole preset near 25 minutes on 2 cores. "
-        "The preset below adds the 600-minibatch captures (about 5 minutes estimated, plus 4 to retrain "
-        "the 15-epoch checkpoint, which is not committed).",
+        "The cpu preset captures 200 minibatches only. The preset below adds the 600-minibatch captures "
+        "of the same 15-epoch AlexNet; its `--dry-run` estimates 3.5 min on the CPU, plus the retraining of "
+        "the checkpoint, which is not committed (220 s in the cpu run).",
         "python -m sgnlib.sweep --preset book/experiments/presets/cpu_600.yaml --scale cpu --runner inprocess"),
     "table3-cpu": Gap(
         "Tables 3-4 and Fig 3 at cpu scale (ResNet-56)",
-        "ResNet-56 is not in the cpu preset: training it on 2 CPU cores takes hours (ResNet-20 trains at "
-        "about 700 img/s there, see the benchmark in Methods).",
-        f"python -m sgnlib.sweep --preset paper --epochs 10 --repeats 1 --scale cpu --stages train,capture "
-        f"--models resnet56 --final-only --device cpu --runner inprocess"),
+        "ResNet-56 is not in the cpu preset. Even a 10-epoch ResNet-56 with one repeat at 200 and 600 "
+        "minibatches is estimated at 158 min on 2 cores by `--dry-run` (ResNet-20 alone trains at about "
+        "720 img/s there, `data/results/bench`).",
+        "python -m sgnlib.sweep --preset paper --epochs 10 --repeats 1 --scale cpu --stages train,capture "
+        "--models resnet56 --final-only --device cpu --runner inprocess"),
     "table4": Gap(
         "Table 4 and Fig 3(b) (ResNet-56, 600 minibatches), and repeats 1-4 of Table 3",
         "The paper-scale GPU session (15 GPU minutes in all) captured ResNet-56 at 200 minibatches with one "
-        "repeat only. The 10-epoch ResNet-56 checkpoint was not kept, so the command retrains it first "
-        "(estimated 460 min on a CPU; minutes on one GPU).",
+        "repeat only. The 10-epoch ResNet-56 checkpoint was not kept, so the command retrains it first. "
+        "Its `--dry-run` estimates 460 min on a CPU; on the H200 the first run trained ResNet-20 and "
+        "ResNet-56 and captured their 17 configurations in 210 s (`manifest.json`).",
         f"python -m sgnlib.sweep --preset paper --epochs 10 --stages train,capture --models resnet56 "
         f"--final-only {_GPU}"),
     "fig3b": Gap(
@@ -410,14 +441,15 @@ GAPS = {
         f"python -m sgnlib.sweep --preset paper --epochs 10 --stages train,capture --models resnet56 "
         f"--final-only {_GPU}"),
     "fig4b": Gap(
-        "Fig 4(b) (beta/sigma^3 of ResNet-56)",
+        "Fig 4(b) (β/σ³ of ResNet-56)",
         "The ResNet-56 moments of the first GPU run were dropped: they were centred on a separately computed "
-        "batch gradient (a spurious mass at beta/sigma^3 = 1), and the checkpoint needed to rerun them was "
+        "batch gradient (a spurious mass at β/σ³ = 1), and the checkpoint needed to rerun them was "
         "not kept.",
         f"python -m sgnlib.sweep --preset paper --epochs 10 --stages train,moments --models resnet56 {_GPU}"),
     "fig6-cpu": Gap(
         "Fig 6 at cpu scale (ResNet-20 over training)",
-        "ResNet-20 is not in the cpu preset (hours of training on 2 cores).",
+        "ResNet-20 is not in the cpu preset; 10 epochs with a capture after each are estimated at 34 min "
+        "on 2 cores by `--dry-run`.",
         f"python -m sgnlib.sweep --preset paper --epochs 10 --repeats 1 --scale cpu --stages train,capture "
         f"--models resnet20 --device cpu --runner inprocess"),
     "fig89-paper": Gap(
@@ -426,6 +458,11 @@ GAPS = {
         "(sha256 f5cb1844…) was not committed, so the command retrains it (43 s on an H200) and the "
         "examples come from a retrained, not bit-identical, model.",
         f"python -m sgnlib.sweep --preset paper --epochs 30 --stages train,examples --models alexnet {_GPU}"),
+    "fig9-paper": Gap(
+        "Fig 9 at paper scale (Layer 4 example noise at batch 64-1024)",
+        "Its example columns come from the same examples stage as Fig 8, which the paper scale has not "
+        "run (see the note under Fig 8); the same command fills both.",
+        f"python -m sgnlib.sweep --preset paper --epochs 30 --stages train,examples --models alexnet {_GPU}"),
     "alpha-stable-paper": Gap(
         "alpha-stable maximum-likelihood fits at paper scale",
         "They fit the example columns, which the paper scale does not have yet (see Figs 8-9).",
@@ -433,17 +470,15 @@ GAPS = {
 }
 
 
-def gap(key: str):
-    """Display the admonition of GAPS[key] as MyST markdown (rendered by myst-nb); return its text."""
-    text = GAPS[key].markdown()
+def gap(key: str) -> None:
+    """Display the admonition of GAPS[key] as MyST markdown (rendered by myst-nb)."""
     try:
         from IPython import get_ipython
         from IPython.display import Markdown, display
         if get_ipython() is not None:
-            display(Markdown(text))
+            display(Markdown(GAPS[key].markdown()))
     except ImportError:
         pass
-    return text
 
 
 def present(df: pd.DataFrame | None, **where) -> bool:
@@ -566,3 +601,55 @@ def lower_share(t_more: pd.DataFrame, t_fewer: pd.DataFrame) -> tuple[int, int]:
     """(cells where ours with more minibatches is below ours with fewer, cells compared)."""
     m = t_more.merge(t_fewer, on=["layer", "batch_size"], suffixes=("_m", "_f"))
     return int((m.ours_mean_m < m.ours_mean_f).sum()), len(m)
+
+
+# ---------------------------------------------------------------- numbers quoted in the chapters' text
+
+
+def alexnet_facts(g: pd.DataFrame, t1: pd.DataFrame, t2: pd.DataFrame, t1c: pd.DataFrame) -> dict[str, str]:
+    """The numbers the AlexNet chapter quotes (glued into its text), from Tables 1-2 at both scales."""
+    out = {}
+    for name, t in (("t1", t1), ("t2", t2), ("t1c", t1c)):
+        out.update({f"{name}-{k}": str(v) for k, v in agreement(t).items()})
+    for bs in (64, 2048):
+        for name, t in (("t1", t1), ("t2", t2)):
+            out[f"{name}-l4-{bs}"] = value(t, "Layer 4", bs)
+            out[f"{name}-l4-{bs}-paper"] = value(t, "Layer 4", bs, "paper_mean", 2)
+    low, n = lower_share(t2, t1)
+    out.update({"lower-600": str(low), "lower-600-n": str(n)})
+    s = over_epochs(g, "alexnet", "Layer 4")
+    out.update({"l4-first-epoch": str(s.index[0]), "l4-first": _f(s.iloc[0], 1),
+                "l4-last-epoch": str(s.index[-1]), "l4-last": _f(s.iloc[-1], 1),
+                "l4-128-paper": value(t1, "Layer 4", 128, "paper_mean", 2),
+                "degen-max": _f(t1.degenerate_pct.max(), 1),
+                "l1-maxabs": _f(t1[t1.layer == "Layer 1"].delta_pp.abs().max(), 1)})
+    return out
+
+
+def resnet_facts(t3: pd.DataFrame) -> dict[str, str]:
+    """The numbers the ResNet chapter quotes, from Table 3 (paper layers)."""
+    out = {f"t3-{k}": str(v) for k, v in agreement(t3).items()}
+    conv = t3[(t3.layer != "Final Layer") & (t3.batch_size == 64)]
+    ends = t3.sort_values("batch_size").groupby("layer").ours_mean.agg(["first", "last"])
+    out.update({"t3-conv-64-min": _f(conv.ours_mean.min(), 1), "t3-conv-64-max": _f(conv.ours_mean.max(), 1),
+                "t3-conv-64-paper-min": _f(conv.paper_mean.min(), 2),
+                "t3-rises": str(int((ends["last"] > ends["first"]).sum())), "t3-layers": str(len(ends))})
+    return out
+
+
+def training_facts(scales_g: dict) -> dict[str, str]:
+    """The numbers the training chapter quotes: first and last checkpoint of AlexNet and AlexNet-BN
+    layers 3-4 per scale, and how far each ResNet-20 layer moves over training (paper scale)."""
+    out = {}
+    for scale, g in scales_g.items():
+        for m in ("alexnet", "alexnet_bn"):
+            for layer in ("Layer 3", "Layer 4"):
+                s = over_epochs(g, m, layer)
+                out[f"{scale}-{m}-{layer[-1]}-first"] = _f(s.iloc[0], 1)
+                out[f"{scale}-{m}-{layer[-1]}-last"] = _f(s.iloc[-1], 1)
+    g = scales_g["paper"]
+    r = g[(g.model == "resnet20") & (g.batch_size == 128) & (g.n_batches == 200)]
+    span = r.groupby("layer").gauss_pct_paper.agg(lambda v: v.max() - v.min())
+    out.update({"fig6-span-median": _f(span.median(), 1), "fig6-span-max": _f(span.max(), 1),
+                "fig6-span-max-layer": str(span.idxmax())})
+    return out

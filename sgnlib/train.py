@@ -3,7 +3,8 @@
 SGD, momentum 0.9, weight decay 5e-4, batch 128, learning rate 0.1 -> 0.01 at epoch 150 -> 0.001 at
 epoch 225, 300 epochs, random crop + flip. A shorter schedule scales the milestones proportionally.
 Data stay on the device; no DataLoader. Checkpoints are written atomically and a killed run resumes
-from its newest checkpoint.
+from its newest checkpoint. On CUDA the step runs compiled and replayed as a CUDA graph by default
+(`sgnlib.fast_step`, `fast=`); the eager loop below is the reference (`fast=False`, default on CPU).
 """
 from __future__ import annotations
 

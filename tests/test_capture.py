@@ -262,3 +262,63 @@ def test_unsupported_module_raises_when_requested_and_is_warned_about_otherwise(
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # asking for the supported layer only: no warning
         capture.probe(net, F.cross_entropy, tt, yy, batch_size=20, n_batches=10, layers=["Layer 1"])
+
+
+# ---------------------------------------------------------------- protocol options (issue 11's study)
+
+
+def test_sampling_protocols():
+    gen = lambda: torch.Generator().manual_seed(0)  # noqa: E731
+    assert torch.equal(capture.sampled_indices(100, 10, 25, gen()), capture.minibatch_indices(100, 10, 25, gen()))
+    rep = capture.sampled_indices(100, 10, 200, gen(), sampling="with_replacement")
+    assert rep.shape == (200, 10) and rep.min() >= 0 and rep.max() < 100
+    assert any(row.unique().numel() < 10 for row in rep)  # repeats inside a batch do occur
+    ind = capture.sampled_indices(100, 10, 50, gen(), sampling="independent")
+    assert all(row.unique().numel() == 10 for row in ind)  # never inside a batch
+    assert ind[:10].flatten().unique().numel() < 100  # but batches overlap (not a partition of a pass)
+    with pytest.raises(ValueError, match="unknown sampling"):
+        capture.sampled_indices(100, 10, 5, gen(), sampling="bootstrap")
+
+
+def test_augmented_capture_equals_autograd_on_augmented_images(synth):
+    from sgnlib.data import augment
+    x, y, _ = synth
+    torch.manual_seed(0)
+    m = models.build("alexnet")
+    mats = next(capture.minibatch_gradients(m, F.cross_entropy, x, y, 8, 4, layers=["Layer 6"], seed=5,
+                                            augment=True))
+    plain = next(capture.minibatch_gradients(m, F.cross_entropy, x, y, 8, 4, layers=["Layer 6"], seed=5))
+    idx = capture.minibatch_indices(x.shape[0], 8, 4, torch.Generator().manual_seed(5))
+    aug = torch.Generator().manual_seed(5 + 7919)
+    for b in range(4):
+        xb = augment(x[idx[b]], aug)
+        g = torch.autograd.grad(F.cross_entropy(m(xb), y[idx[b]]), m.classifier.weight)[0]
+        assert torch.allclose(mats["Layer 6"][b], g.flatten(), atol=1e-6)
+    assert not torch.allclose(mats["Layer 6"], plain["Layer 6"])
+
+
+def test_running_statistics_protocol_uses_eval_batchnorm(synth):
+    x, y, _ = synth
+    torch.manual_seed(0)
+    m = models.build("alexnet_bn")
+    with torch.no_grad():  # non-trivial running statistics
+        for mod in m.modules():
+            if isinstance(mod, torch.nn.BatchNorm2d):
+                mod.running_mean.uniform_(-0.5, 0.5)
+                mod.running_var.uniform_(0.5, 2.0)
+    mats = next(capture.minibatch_gradients(m, F.cross_entropy, x, y, 8, 3, layers=["Layer 6"], seed=1,
+                                            bn="running"))
+    idx = capture.minibatch_indices(x.shape[0], 8, 3, torch.Generator().manual_seed(1))
+    m.eval()
+    g = torch.autograd.grad(F.cross_entropy(m(x[idx[1]]), y[idx[1]]), m.classifier.weight)[0]
+    assert torch.allclose(mats["Layer 6"][1], g.flatten(), atol=1e-6)
+    assert all(mod.training is False for mod in m.modules())  # modes as before the call (eval here)
+    with pytest.raises(ValueError, match="unknown bn mode"):
+        next(capture.minibatch_gradients(m, F.cross_entropy, x, y, 8, 3, bn="frozen"))
+
+
+def test_float64_capture_keeps_the_dtype(synth):
+    x, y, _ = synth
+    m = models.build("alexnet").double()
+    mats = next(capture.minibatch_gradients(m, F.cross_entropy, x.double(), y, 8, 3, layers=["Layer 6"]))
+    assert mats["Layer 6"].dtype == torch.float64

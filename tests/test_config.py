@@ -221,3 +221,31 @@ def test_row_fields():
     assert all(not isinstance(v, (list, tuple, dict)) for v in row.values())
     t = make("train").row_fields()
     assert t["checkpoint_epochs"] == "[1, 3]"
+
+
+def test_protocol_defaults_leave_the_id_unchanged_and_options_change_it():
+    from sgnlib.config import PROTOCOL_DEFAULTS
+    base = dict(stage="capture", model="alexnet_bn", epochs=15, data_source="jpeg-mirror", data_sha256="a" * 64,
+                checkpoint_epoch=15, batch_size=64, n_batches=200, repeat=0)
+    plain = Config(**base)
+    assert Config(**base, protocol=tuple(PROTOCOL_DEFAULTS.items())).config_id == plain.config_id
+    ids = {Config(**base, protocol=(("sampling", "with_replacement"),)).config_id,
+           Config(**base, protocol=(("augment", True),)).config_id,
+           Config(**base, protocol=(("bn", "running"),)).config_id,
+           Config(**base, protocol=(("precision", "float64"),)).config_id, plain.config_id}
+    assert len(ids) == 5
+    c = Config.from_dict({**base, "protocol": {"augment": True}})
+    assert Config.from_dict(c.to_dict()).config_id == c.config_id and c.full_protocol()["augment"] is True
+
+
+@pytest.mark.parametrize("protocol, message", [
+    ({"bn": "running"}, "changes nothing for alexnet"),
+    ({"sampling": "bootstrap"}, "protocol sampling must be one of"),
+    ({"augment": 1}, "protocol augment must be one of"),
+    ({"dropout": True}, "unknown protocol option 'dropout'"),
+])
+def test_bad_protocol_is_a_config_error(protocol, message):
+    with pytest.raises(ConfigError, match=message) as e:
+        Config("capture", "alexnet", 15, data_source="jpeg-mirror", data_sha256="a" * 64, checkpoint_epoch=15,
+               batch_size=64, n_batches=200, repeat=0, protocol=tuple(protocol.items()))
+    assert "\n" not in str(e.value)

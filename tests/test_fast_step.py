@@ -166,3 +166,12 @@ def test_cuda_train_defaults_to_graph(synth):
                       device="cuda")
     assert [r["step"] for r in out["history"]] == ["graph", "graph"]
     assert all(torch.isfinite(p).all() for p in out["model"].parameters())
+
+
+def test_amp_is_opt_in_and_recorded(synth, aot):
+    x, y, _ = synth
+    eager, fast = pair("alexnet", x, y, "compiled", (64,), amp=True)
+    assert (eager.kind, fast.kind) == ("eager+bf16", "compiled+bf16")
+    ge, gf = torch.Generator().manual_seed(1), torch.Generator().manual_seed(1)
+    for _ in range(2):
+        assert float(eager(torch.arange(64), ge)) == pytest.approx(float(fast(torch.arange(64), gf)), rel=1e-2)

@@ -133,7 +133,7 @@ def test_smoke_preset_size():
 
 
 def test_unknown_preset_lists_the_names():
-    with pytest.raises(ConfigError, match=r"unknown preset 'papr'; choose one of cpu, paper, smoke") as e:
+    with pytest.raises(ConfigError, match=r"unknown preset 'papr'; choose one of cpu, paper, protocol, smoke") as e:
         presets.load("papr")
     assert "\n" not in str(e.value)
     with pytest.raises(ConfigError, match=r"unknown preset"):

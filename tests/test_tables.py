@@ -89,8 +89,13 @@ def test_provenance_is_generated_from_the_rows(tmp_path):
     p = tables.provenance(["s", "missing"], tmp_path)
     assert len(p) == 1
     row = p.iloc[0]
-    assert (row.scale, row.table, row.model, row.device, row.epochs) == ("s", "gaussianity", "AlexNet", "NVIDIA H200", "30")
-    assert row.repeats == 2 and row.configs == 4 and row.commit == "10285715" and row.date == "2026-11-26"
+    assert (row.scale, row.tables, row.model, row.epochs) == ("s", "gaussianity", "AlexNet", "30")
+    assert row.device == "NVIDIA H200, torch 2.11.0"
+    assert row.repeats == "2" and row.configs == 4 and row.commit == "10285715" and row.date == "2026-11-26"
+    for cid, part in g.groupby("config_id", sort=False):     # a second table of the same configurations
+        store.commit({"config_id": cid + "-t"}, {"tail_index": part.assign(config_id=cid + "-t")}, cid + "-t")
+    p = tables.provenance(["s"], tmp_path)
+    assert list(p.tables) == ["gaussianity", "tail_index"]      # different configurations: two rows
     assert "T_prov" in tables.provenance_html(p, "prov")
 
 
@@ -126,7 +131,9 @@ def test_gap_commands_parse_with_the_sweep_cli():
     from sgnlib import sweep
     for key, gap in tables.GAPS.items():
         argv = shlex.split(gap.command)
-        assert "Missing: " in gap.markdown() and gap.command in gap.markdown()
+        lines = gap.command_lines()
+        assert " ".join(" ".join(lines).split()) == gap.command and max(map(len, lines)) <= 68
+        assert "Missing: " in gap.markdown() and lines[-1] in gap.markdown()
         if argv[:3] == ["python", "-m", "sgnlib.sweep"]:
             a = sweep._parser().parse_args(["run", *argv[3:]])
             from sgnlib import presets

@@ -19,5 +19,6 @@ def _dedupe(app, pagename, templatename, context, doctree):
 
 
 def setup(app):
+    app.setup_extension("paper_eqno")  # equations numbered as in the paper (book/_ext/paper_eqno.py)
     app.connect("html-page-context", _dedupe, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

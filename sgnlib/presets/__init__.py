@@ -2,7 +2,7 @@
 
 `load(name)` reads a preset; `expand(preset, data)` turns it into `Config`s in file order (the
 priority order), each configuration once. A block's list values expand into one configuration per
-value (model, checkpoint_epoch, batch_size, n_batches, repeat); `layers` and `checkpoint_epochs`
+value (model, seed, checkpoint_epoch, batch_size, n_batches, repeat); `layers`, `protocol`, `recipe` and `checkpoint_epochs`
 are taken whole. The words final / series / series-before-final / repeats are explained in each file.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ import yaml
 from ..config import Config, ConfigError
 
 FOLDER = Path(__file__).resolve().parent
-EXPANDED = ("model", "checkpoint_epoch", "batch_size", "n_batches", "repeat")
+EXPANDED = ("model", "seed", "checkpoint_epoch", "batch_size", "n_batches", "repeat")
 TOP_KEYS = {"epochs", "repeats", "series_points", "seed", "subset", "blocks"}
 
 

@@ -16,15 +16,22 @@ from .tail_index import tail_index_histogram
 
 
 def run(cfg: Config, ctx: Context) -> dict[str, pd.DataFrame]:
+    """Protocol options (cfg.protocol, see sgnlib.config.PROTOCOL_DEFAULTS): sampling, augment, bn
+    (batch or running statistics) go to the capture loop; precision float64 runs model and data in
+    float64."""
     x, y, info = ctx.data(cfg)
     model = ctx.model(cfg)
+    protocol = cfg.full_protocol()
+    if protocol.pop("precision") == "float64":
+        model, x = model.double(), x.double()
     t0 = time.perf_counter()
     table, extras = gaussianity_of_noise(model, F.cross_entropy, x, y, cfg.batch_size, cfg.n_batches,
                                          layers=list(cfg.layers) if cfg.layers else None, seed=cfg.seed * 1000 + cfg.repeat, keep=tail_index_histogram,
-                                         progress=ctx.progress)
+                                         progress=ctx.progress, **protocol)
     wall = time.perf_counter() - t0
     prov = ctx.provenance(info)
     tail = pd.concat(extras["kept"].values(), ignore_index=True)
-    return {"gaussianity": rows(table, cfg, prov, wall, bn_mode="train", grad_s=extras["grad_s"],
+    bn_mode = {"batch": "train", "running": "eval"}[protocol["bn"]]  # the BatchNorm mode, as in other tables
+    return {"gaussianity": rows(table, cfg, prov, wall, bn_mode=bn_mode, grad_s=extras["grad_s"],
                                 shapiro_s=extras["shapiro_s"]),
             "tail_index": rows(tail, cfg, prov, wall, estimator="mohammadi2015")}
