@@ -52,7 +52,7 @@ def effects(g: pd.DataFrame, model: str = "alexnet", n_batches: int = 200) -> pd
     g = with_factors(g, model, n_batches)
     cells = g.groupby(["factor"] + CELL)[RULE].agg(["mean", "var", "count"]).reset_index()
     base = cells[cells.factor == "baseline"].set_index(CELL)
-    if base.empty:  # noqa: E501
+    if base.empty:
         raise ValueError(f"no baseline rows for {model} at {n_batches} batches")
     pooled = float(np.nanmean(base["var"])) if (base["count"] > 1).any() else np.nan
     base = base.drop(columns="factor").add_suffix("_base").reset_index()
