@@ -1,17 +1,21 @@
-"""Paper-scale stages on one GPU, in priority order, each resumable, inside a time budget.
+"""The paper's recipe on one GPU lease: benchmarks, then training and capture in priority order, in a budget.
 
-    python scripts/gpu_reproduce.py OUT [--budget 540] [--alexnet-epochs 300] [--resnet-epochs 300]
-                                        [--repeats 5] [--device auto] [--data-source auto]
+    SGN_DATA=.carry/cifar10 python scripts/gpu_reproduce.py OUT --budget 540
+    python scripts/gpu_reproduce.py OUT --preset smoke --bench-quick --data-source synthetic --device cpu  # rehearsal
 
-Runs the `paper` preset's configurations in-process (no Jupyter needed on the GPU host) into the
-results store OUT/results/<scale> (merge it home with `python -m sgnlib.sweep merge OUT/results/<scale>
-data/results/<scale>`):
- 1. benchmarks (Shapiro-Wilk on 2.47 M dims; training vs capture throughput),
+Runs the `paper` preset's configurations in-process (no Jupyter on the GPU host) into a results store
+under --work (default /tmp/sgn-work), packed after each group into OUT/results-<scale>.tar.gz; OUT also
+gets run.log and manifest.json (the benchmarks' JSON folded in) — three files, since the device tool
+brings back at most eight. At home: `tar xzf results-<scale>.tar.gz -C /tmp/r && python -m sgnlib.sweep
+merge /tmp/r/<scale> data/results/<scale>`. Scale: paper-recipe (the preset's 300 epochs) unless
+--alexnet-epochs / --resnet-epochs shorten training (gpu-short), never mixed.
+ 1. benchmarks: training eager vs the compiled/graph path (bench_train), capture vs training
+    (bench_capture), Shapiro-Wilk on 2.47 M dims (bench_stats), each with its baseline in the same run,
  2. AlexNet and AlexNet-BN: train, Tables 1-2 grid, beta/sigma^3 moments, Gaussianity over epochs,
  3. ResNet-20 and ResNet-56: train, Tables 3-4 grid, moments, Gaussianity over epochs.
-A stage that would start after the budget is skipped (rerun to continue: finished configurations
-are skipped, checkpoints are reused). Writes OUT/results/paper/*.csv, OUT/run.log, OUT/manifest.json
-and model-only copies of the final checkpoints (OUT/<model>-final.pt, each well under 16 MiB).
+A group that would start after the budget is skipped (rerun to continue: finished configurations are
+skipped, checkpoints are reused while the machine lives). --final-models brings back model-only final
+checkpoints (OUT/<model>-final.pt, about 10 MB each).
 """
 from __future__ import annotations
 
@@ -48,17 +52,23 @@ def main():
     ap.add_argument("--resnet-n-batches", default="200,600")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--data-source", default="auto")
-    ap.add_argument("--scale", default="paper")
+    ap.add_argument("--scale", help="results folder name (default: paper-recipe with the preset's epochs, "
+                                     "gpu-short when --alexnet-epochs/--resnet-epochs shorten training)")
     ap.add_argument("--preset", default="paper", help="paper; smoke for a seconds-long end-to-end rehearsal")
     ap.add_argument("--skip-bench", action="store_true")
-    ap.add_argument("--final-models", default="alexnet,alexnet_bn,resnet56")
+    ap.add_argument("--bench-quick", action="store_true", help="seconds-long benchmarks (CPU rehearsal of the script)")
+    ap.add_argument("--final-models", default="", help="comma list: bring back model-only final checkpoints "
+                                                         "(about 10 MB each; none by default)")
+    ap.add_argument("--work", help="folder for checkpoints and the results store while running "
+                                   "(default /tmp/sgn-work); OUT gets results-<scale>.tar.gz, packed after each group")
     ap.add_argument("--checkpoints", help="checkpoint folder (default OUT/ckpt); keep it outside OUT to bring "
                                           "back only the final model-only copies")
     a = ap.parse_args()
     t_start = time.perf_counter()
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    ck = Path(a.checkpoints) if a.checkpoints else out / "ckpt"
+    work = Path(a.work or "/tmp/sgn-work")
+    ck = Path(a.checkpoints) if a.checkpoints else work / "ckpt"
     logf = open(out / "run.log", "a")
 
     def log(msg):
@@ -74,20 +84,39 @@ def main():
 
     if not a.skip_bench:
         t = time.perf_counter()
-        for cmd in (["benchmarks/bench_stats.py", "--skip-cpu", "--json", str(out / "bench_stats.json")],
-                    ["benchmarks/bench_capture.py", "--json", str(out / "bench_capture.json")]):
+        quick = {"train": ["--steps", "3", "--repeats", "1", "--warmup", "1", "--models", "alexnet"],
+                 "capture": ["--steps", "4", "--repeats", "1", "--models", "alexnet"],
+                 "stats": ["--d", "2000"]} if a.bench_quick else {"train": [], "capture": [], "stats": []}
+        for cmd in (["benchmarks/bench_train.py", "--parts", "1", *quick["train"], "--device", str(dev),
+                     "--json", str(out / "bench_train.json")],
+                    ["benchmarks/bench_capture.py", *quick["capture"], "--device", str(dev),
+                     "--json", str(out / "bench_capture.json")],
+                    ["benchmarks/bench_stats.py", "--skip-cpu", *quick["stats"], "--json", str(out / "bench_stats.json")]):
             r = subprocess.run([sys.executable, *cmd], cwd=REPO, capture_output=True, text=True,
                                env={**os.environ, "PYTHONPATH": str(REPO)})
             log(r.stdout.strip() + ("\n" + r.stderr[-2000:] if r.returncode else ""))
         manifest["stages"].append({"stage": "benchmarks", "s": time.perf_counter() - t})
-        for name in ("bench_stats.json", "bench_capture.json"):
+        for name in ("bench_train.json", "bench_stats.json", "bench_capture.json"):
             if (out / name).exists():
                 manifest[name.removesuffix(".json")] = json.loads((out / name).read_text())
                 (out / name).unlink()  # folded into the manifest: fewer files come back
 
+    if a.scale is None:
+        a.scale = "gpu-short" if (a.alexnet_epochs or a.resnet_epochs) else "paper-recipe"
     data = identify("train", a.data_source)
     spec = presets.load(a.preset)
-    store = ResultStore(out / "results" / a.scale)
+    store = ResultStore(work / "results" / a.scale)
+
+    def pack():
+        """OUT holds few files (the device tool brings back at most 8): the store as one tarball."""
+        import tarfile
+        if not store.folder.exists():
+            return
+        tmp = out / f".results-{a.scale}.tar.gz.tmp"
+        with tarfile.open(tmp, "w:gz") as tar:
+            tar.add(store.folder, arcname=a.scale,
+                    filter=lambda ti: None if ti.name.endswith(".lock") or "/.claims" in ti.name else ti)
+        os.replace(tmp, out / f"results-{a.scale}.tar.gz")
     ctx = Context(dev, ck)
     groups = [
         ("alexnet", presets.expand(spec, data, a.alexnet_epochs, a.repeats), ["alexnet", "alexnet_bn"], None),
@@ -109,6 +138,7 @@ def main():
             log(f"{label} stopped: {type(e).__name__}: {e}")
             ran = []
         manifest["stages"].append({"stage": label, "configs_run": len(ran), "s": time.perf_counter() - t})
+        pack()
         log(f"{label}: {len(ran)} configurations in {time.perf_counter() - t:.1f} s")
 
     finals = {}
