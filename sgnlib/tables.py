@@ -1,14 +1,10 @@
-"""The book's tables: assembled from the results (`report.read_table`) and the paper's CSV, formatted as
-HTML that fits an 800 px page (wrapping text, fixed ids so executed notebooks are reproducible).
-
-Nothing here is typed by hand: every number comes from a results table, the paper's tables or a
-computation on them. The notebooks only call these functions; the numbers their text quotes come
-from `report.*_facts`, the notes on missing results from `report.GAPS`.
+"""The book's tables, assembled from the results (`report.read_table`) and the paper's CSV, as HTML that fits
+an 800 px page (wrapping text, fixed ids: reproducible notebook outputs). Nothing is typed by hand; the numbers
+the chapters' text quotes come from `report.*_facts`, the notes on missing results from `report.GAPS`.
 """
 from __future__ import annotations
 
 import html
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -21,30 +17,23 @@ SCALES = ("paper", "cpu")
 # Okabe-Ito (colour-blind safe): blue = ours above the paper, vermilion = ours below
 ABOVE, BELOW, ABOVE_TINT, BELOW_TINT = "#0072B2", "#D55E00", "#dbeaf5", "#f8e0d0"
 VERDICT_COLOURS = {"reproduced": ABOVE_TINT, "not reproduced": BELOW_TINT, "no data": "#eeeeee"}
-RESULTS_README = {s: RESULTS_DIR / s / "README.md" for s in (*SCALES, "bench")}
 
 
-def _css(uid: str) -> str:
-    t = f"#T_{uid}"
-    return (f"<style>{t} {{border-collapse: collapse; font-size: 0.82em; max-width: 100%; margin: 0.5em 0 1em;}}"
-            f" {t} caption {{caption-side: top; text-align: left; font-size: 0.95em; color: #333; "
-            f"padding-bottom: 0.4em; white-space: normal;}}"
-            f" {t} th, {t} td {{padding: 0.2em 0.45em; border-bottom: 1px solid #ddd; white-space: normal; "
-            f"overflow-wrap: break-word; vertical-align: top;}}"
-            f" {t} thead th {{border-bottom: 2px solid #888; text-align: center;}}"
-            f" {t} td {{text-align: right;}} {t} td.text {{text-align: left;}}</style>")
+CSS = ("<style>#T {border-collapse: collapse; font-size: 0.82em; max-width: 100%; margin: 0.5em 0 1em;} #T caption "
+       "{caption-side: top; text-align: left; font-size: 0.95em; color: #333; padding-bottom: 0.4em; white-space: "
+       "normal;} #T th, #T td {padding: 0.2em 0.45em; border-bottom: 1px solid #ddd; white-space: normal; "
+       "overflow-wrap: break-word; vertical-align: top;} #T thead th {border-bottom: 2px solid #888; text-align: "
+       "center;} #T td {text-align: right;} #T td.text {text-align: left;}</style>")
 
 
 def html_table(df: pd.DataFrame, uid: str, caption: str = "", index: bool = False, cell_style=None,
                text_columns=()) -> str:
-    """A plain HTML table with id T_<uid>: escaped cells, wrapping text, the caption on top; with
-    index=True the index levels lead each row and a repeated outer level is printed once.
-    cell_style(row_position, column) -> extra CSS for that cell, or ''."""
-    out = [_css(uid), f'<table id="T_{uid}" class="sgn-table">']
+    """HTML table T_<uid>, wrapping cells, caption on top, index levels first; cell_style(i, column) -> CSS."""
+    out = [CSS.replace("#T", f"#T_{uid}"), f'<table id="T_{uid}" class="sgn-table">']
     if caption:
         out.append(f"<caption>{html.escape(caption)}</caption>")
-    head = [*(df.index.names if index else []), *df.columns]
-    out.append("<thead><tr>" + "".join(f"<th>{html.escape(str(h or ''))}</th>" for h in head) + "</tr></thead><tbody>")
+    head = "".join(f"<th>{html.escape(str(h or ''))}</th>" for h in [*(df.index.names if index else []), *df.columns])
+    out.append(f"<thead><tr>{head}</tr></thead><tbody>")
     keys = [k if isinstance(k, tuple) else (k,) for k in df.index]
     for i in range(len(df)):
         cells = []
@@ -54,9 +43,8 @@ def html_table(df: pd.DataFrame, uid: str, caption: str = "", index: bool = Fals
         for c in df.columns:
             v = df.iloc[i][c]
             txt = "–" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
-            style = cell_style(i, c) if cell_style else ""
-            cells.append(f"<td{' class=\"text\"' if c in text_columns else ''}"
-                         f"{f' style=\"{style}\"' if style else ''}>{html.escape(txt)}</td>")
+            style, cls = cell_style(i, c) if cell_style else "", ' class="text"' if c in text_columns else ""
+            cells.append(f"<td{cls}" + (f' style="{style}"' if style else "") + f">{html.escape(txt)}</td>")
         out.append("<tr>" + "".join(cells) + "</tr>")
     return "".join(out) + "</tbody></table>"
 
@@ -72,32 +60,16 @@ def show(html_text: str) -> None:
         pass
 
 
-def results(scales=SCALES, tables=("training", "gaussianity", "moments", "tail_index", "berry_esseen", "examples",
-                                   "alpha_stable"), results_dir=None) -> dict:
+def results(scales=SCALES, tables=("gaussianity",), results_dir=None) -> dict:
     """{scale: {table: DataFrame or None}} through report.read_table."""
     return {s: {t: report.read_table(s, t, results_dir) for t in tables} for s in scales}
 
 
-def present(df: pd.DataFrame | None, **where) -> bool:
-    """Whether `df` has rows matching every column == value in `where`."""
-    if df is None or any(k not in df for k in where):
-        return False
-    mask = pd.Series(True, index=df.index)
-    for k, v in where.items():
-        mask &= df[k] == v
-    return bool(mask.any())
-
-
-# ---------------------------------------------------------------- runs
-
-
 def runs(df: pd.DataFrame | None) -> dict:
-    """What a results table's rows say about the run behind them: sorted distinct devices, epochs,
-    n_batches, models, batch sizes and short commits, and the number of repeats."""
+    """The run behind a results table's rows: distinct devices, epochs, ... short commits; repeats."""
     if df is None or not len(df):
         return {}
-    out = {k: sorted(df[k].dropna().unique().tolist()) for k in ("device", "epochs", "n_batches", "model",
-                                                                  "batch_size") if k in df}
+    out = {k: sorted(df[k].dropna().unique().tolist()) for k in ("device", "epochs", "n_batches", "model") if k in df}
     out["repeats"] = int(df["repeat"].nunique()) if "repeat" in df else None
     if "git_commit" in df:
         out["commit"] = sorted({str(c)[:8] + ("+dirty" if str(c).endswith("+dirty") else "")
@@ -106,8 +78,7 @@ def runs(df: pd.DataFrame | None) -> dict:
 
 
 def run_caption(df: pd.DataFrame | None, scale: str) -> str:
-    """One sentence naming the run: scale, device, models and epochs trained (of the paper's 300),
-    repeats, minibatches per capture."""
+    """The run in one sentence: scale, device, models and epochs trained, repeats, minibatches."""
     r = runs(df)
     if not r:
         return f"{scale} scale: no results"
@@ -122,25 +93,14 @@ def run_caption(df: pd.DataFrame | None, scale: str) -> str:
     return "; ".join(parts)
 
 
-# ---------------------------------------------------------------- Tables 1-4
-
 DELTA_LEGEND = ("Δ pp = ours − paper in percentage points: blue, ours higher; vermilion, ours lower; "
                 "saturated and bold where |Δ| exceeds both standard deviations (the paper's over its 5 repeats "
                 "and ours over our repeats, where we have more than one), pale where it does not.")
 
 
-def paper_layers(model: str) -> list[str]:
-    """The layers the paper's tables list for `model`, in forward order."""
-    p = report.paper_tables()
-    return report.layer_order(p[p.model == model].layer)
-
-
 def comparison(g: pd.DataFrame | None, model: str, n_batches: int, layers="all") -> pd.DataFrame | None:
-    """Ours beside the paper's, one row per (layer, batch size) at the final checkpoint, or None.
-    Columns: layer, batch_size, ours_mean, ours_std (over repeats, ddof 1), paper_mean, paper_std,
-    delta_pp (ours - paper), exceeds (|delta| larger than the paper's std and than ours where ours is
-    defined), strict (mean % under the strict rule), degenerate_pct, repeats.
-    layers: "all", "paper" (the layers the paper lists) or a list."""
+    """Ours beside the paper's per (layer, batch size) at the final checkpoint, or None: ours_mean/std (ddof 1),
+    paper_mean/std, delta_pp, exceeds (|delta| above both stds), strict, degenerate_pct, repeats."""
     if g is None or not len(report.final_epoch_grid(g, model).query("n_batches == @n_batches")):
         return None
     t = report.ours_vs_paper(g, model, n_batches)
@@ -150,23 +110,21 @@ def comparison(g: pd.DataFrame | None, model: str, n_batches: int, layers="all")
     t["delta_pp"] = t.ours_mean - t.paper_mean
     d = t.delta_pp.abs()
     t["exceeds"] = (d > t.paper_std) & (t.ours_std.isna() | (d > t.ours_std)) & t.paper_mean.notna()
-    keep = paper_layers(model) if layers == "paper" else (None if layers == "all" else list(layers))
-    if keep is not None:
-        t = t[t.layer.isin(keep)]
-    order = {name: i for i, name in enumerate(report.layer_order(t.layer))}
+    if layers != "all":
+        p = report.paper_tables()
+        t = t[t.layer.isin(report.layer_order(p[p.model == model].layer) if layers == "paper" else layers)]
+    order = {n: i for i, n in enumerate(report.layer_order(t.layer))}
     t = t.assign(_o=t.layer.map(order)).sort_values(["_o", "batch_size"])
     return t[["layer", "batch_size", "ours_mean", "ours_std", "paper_mean", "paper_std", "delta_pp", "exceeds",
               "strict", "degenerate_pct", "repeats"]].reset_index(drop=True)
 
 
 def delta_style(delta, exceeds) -> str:
-    """CSS of a Δ cell: blue when ours is above the paper, vermilion below; saturated with white bold
-    text when |Δ| exceeds both stds, a pale tint when it does not; nothing without a paper value."""
+    """CSS of a Δ cell: blue (ours above) or vermilion (below), saturated when |Δ| exceeds both stds."""
     if delta is None or pd.isna(delta):
         return ""
-    if exceeds:
-        return f"background:{ABOVE if delta > 0 else BELOW};color:white;font-weight:bold"
-    return f"background:{ABOVE_TINT if delta > 0 else BELOW_TINT}"
+    return (f"background:{ABOVE if delta > 0 else BELOW};color:white;font-weight:bold" if exceeds
+            else f"background:{ABOVE_TINT if delta > 0 else BELOW_TINT}")
 
 
 def comparison_html(t: pd.DataFrame, uid: str, caption: str) -> str:
@@ -181,33 +139,29 @@ def comparison_html(t: pd.DataFrame, uid: str, caption: str) -> str:
                       cell_style=lambda i, c: delta_style(deltas[i], exceeds[i]) if c == "Δ pp" else "")
 
 
-def comparison_caption(table_no: int, model: str, n_batches: int, scale: str, g: pd.DataFrame, shown: str = "") -> str:
+def comparison_caption(table_no: int, model: str, n_batches: int, scale: str, g, shown: str = "") -> str:
     grid = report.final_epoch_grid(g, model)
     return (f"Table {table_no} ({MODEL_NAMES.get(model, model)}, {n_batches} minibatches), ours at "
             f"{run_caption(grid[grid.n_batches == n_batches], scale)}{shown}. % Gaussian weight dimensions "
-            f"(Shapiro-Wilk, α = 0.05, paper rule: point masses count as Gaussian; the null ceiling is 95 %). "
-            f"σ: standard deviation over repeats; n: our repeats; strict: point masses excluded; degen.: % "
-            f"point-mass dimensions. " + DELTA_LEGEND)
+            f"(Shapiro-Wilk, α = 0.05, paper rule: point masses count as Gaussian; the null ceiling is 95 %). σ: "
+            f"standard deviation over repeats; n: our repeats; strict: point masses excluded; degen.: % point-mass "
+            f"dimensions. " + DELTA_LEGEND)
 
 
 def show_comparison(g, table_no: int, model: str, n_batches: int, scale: str, gap_key: str | None = None,
                     layers="all"):
-    """Display Table `table_no` at one scale as HTML, or the note GAPS[gap_key] when that scale has no
-    rows for it; return the comparison (or None)."""
-    t = comparison(g, model, n_batches, layers)
+    """Display Table `table_no` at one scale, or the note GAPS[gap_key] without rows; return the comparison."""
+    t, key = comparison(g, model, n_batches, layers), layers if isinstance(layers, str) else "sel"
     if t is None:
-        gap(gap_key) if gap_key else show(f"<p>{scale} scale: no results for Table {table_no}.</p>")
-        return None
-    shown = {"all": "", "paper": "; the layers the paper lists"}.get(layers, "; selected layers") \
-        if isinstance(layers, str) else "; selected layers"
-    uid = f"table{table_no}_{scale}_{layers if isinstance(layers, str) else 'sel'}"
-    show(comparison_html(t, uid, comparison_caption(table_no, model, n_batches, scale, g, shown)))
-    return t
+        return gap(gap_key) if gap_key else show(f"<p>{scale} scale: no results for Table {table_no}.</p>")
+    shown = {"all": "", "paper": "; the layers the paper lists"}.get(key, "; selected layers")
+    cap = comparison_caption(table_no, model, n_batches, scale, g, shown)
+    return show(comparison_html(t, f"table{table_no}_{scale}_{key}", cap)) or t
 
 
 def grid_html(t: pd.DataFrame, uid: str, caption: str) -> str:
     """Every layer x batch size, ours (the paper's value in brackets where it gives one)."""
-    t = t.assign(cell=[_f(o, 1) + ("" if pd.isna(p) else f" ({_f(p, 1)})") for o, p in zip(t.ours_mean, t.paper_mean)])
+    t = t.assign(cell=[_f(o) + ("" if pd.isna(p) else f" ({_f(p)})") for o, p in zip(t.ours_mean, t.paper_mean)])
     w = t.pivot(index="layer", columns="batch_size", values="cell")
     w = w.loc[report.layer_order(w.index)]
     deg = t.groupby("layer").degenerate_pct.mean()
@@ -217,30 +171,23 @@ def grid_html(t: pd.DataFrame, uid: str, caption: str) -> str:
 
 
 def capture_vs_paper(table: pd.DataFrame, model: str, batch_size: int, n_batches: int) -> pd.DataFrame:
-    """A capture's per-layer percentages (mean over its repeats) beside the paper's table cell for the
-    same model, batch size and number of minibatches ('–' where the paper has none)."""
+    """A capture's per-layer percentages (mean over repeats) beside the paper's cell ('–' where it has none)."""
     cols = ["gauss_pct_paper", "gauss_pct_strict", "degenerate_pct", "gauss_pct_fdr"]
     agg = table.groupby("layer", sort=False).agg(d=("d", "first"), **{c: (c, "mean") for c in cols},
                                                  repeats=("gauss_pct_paper", "size"))
     agg = agg.loc[report.layer_order(agg.index)]
     p = report.paper_tables()
     p = p[(p.model == model) & (p.batch_size == batch_size) & (p.n_batches == n_batches)].set_index("layer")
-    out = pd.DataFrame({"d": [f"{int(v):,}" for v in agg.d]}, index=pd.Index(agg.index, name="layer"))
-    for name, c in zip(("ours", "strict", "degen.", "BH-FDR"), cols):
-        out[name] = [_f(v, 2) for v in agg[c]]
-    out["n"] = agg.repeats.astype(str)
+    out = pd.DataFrame({"d": [f"{int(v):,}" for v in agg.d], **{name: [_f(v, 2) for v in agg[c]] for name, c in
+                        zip(("ours", "strict", "degen.", "BH-FDR"), cols)}, "n": agg.repeats.astype(str).tolist()},
+                       index=pd.Index(agg.index, name="layer"))
     out["paper"] = [f"{_f(p.gauss_pct_mean[l], 2)} ± {_f(p.gauss_pct_std[l], 2)}" if l in p.index else "–"
                     for l in agg.index]
     return out
 
 
-# ---------------------------------------------------------------- provenance: what ran where
-
-
 def provenance(scales=SCALES, results_dir=None) -> pd.DataFrame:
-    """What ran where, from the results' own provenance columns: one row per (scale, model, run) with
-    the tables it wrote, device and torch version, epochs trained, repeats, configurations, commits
-    and dates. Tables written by the same configurations (capture: gaussianity, tail_index) share a row."""
+    """What ran where, from the rows' provenance: per (scale, model, run) tables, device, epochs, repeats, commits."""
     from .store import TABLES
     rows = []
     for scale in scales:
@@ -260,7 +207,7 @@ def provenance(scales=SCALES, results_dir=None) -> pd.DataFrame:
     p = pd.DataFrame(rows)
     if not len(p):
         return p
-    p = p.groupby([c for c in p.columns if c != "tables"], sort=False, as_index=False).agg(tables=("tables", ", ".join))
+    p = p.groupby([c for c in p if c != "tables"], sort=False, as_index=False).agg(tables=("tables", ", ".join))
     return p[["scale", "tables", "model", "device", "epochs", "repeats", "configs", "commit", "date"]]
 
 
@@ -274,8 +221,7 @@ def provenance_html(p: pd.DataFrame, uid: str = "provenance") -> str:
 
 
 def training_summary(scales=SCALES, results_dir=None) -> pd.DataFrame:
-    """Final epoch of each training run: scale, model, epochs, final lr, train loss, test accuracy,
-    median throughput and device."""
+    """Final epoch of each training run: lr, losses, test accuracy, median throughput, device."""
     rows = []
     for s in scales:
         t = report.read_table(s, "training", results_dir)
@@ -289,8 +235,7 @@ def training_summary(scales=SCALES, results_dir=None) -> pd.DataFrame:
 
 
 def schedules(scales=SCALES, results_dir=None) -> pd.DataFrame:
-    """The training schedules that ran, read from the training tables: epochs, the epochs (1-based)
-    in which the learning rate fell (from the rows' lr column), and the milestones `Recipe` scales to."""
+    """Schedules that ran: epochs, the (1-based) epochs where the rows' lr fell, Recipe's scaled milestones."""
     from .train import Recipe
     rows = []
     for s in scales:
@@ -312,17 +257,13 @@ def schedules(scales=SCALES, results_dir=None) -> pd.DataFrame:
 def readme_html(name: str, uid: str) -> str:
     """A results folder's README.md as HTML (headings demoted, long lines wrapped): its facts verbatim."""
     from markdown_it import MarkdownIt
-    body = MarkdownIt("commonmark").enable("table").render(RESULTS_README[name].read_text())
-    for k in range(4, 0, -1):
-        body = body.replace(f"<h{k}>", f"<h{min(k + 3, 6)}>").replace(f"</h{k}>", f"</h{min(k + 3, 6)}>")
-    r = f"#R_{uid}"
+    import re
+    body = MarkdownIt("commonmark").enable("table").render((RESULTS_DIR / name / "README.md").read_text())
+    body, r = re.sub(r"<(/?)h([1-4])>", lambda m: f"<{m[1]}h{min(int(m[2]) + 3, 6)}>", body), f"#R_{uid}"
     return (f"<style>{r} pre, {r} code {{white-space: pre-wrap; overflow-wrap: anywhere;}} {r} table {{font-size: "
             f"0.8em; border-collapse: collapse;}} {r} td, {r} th {{padding: 0.15em 0.35em; border-bottom: 1px solid "
             f"#ddd;}} {r} {{border-left: 3px solid #ccc; padding-left: 0.8em; font-size: 0.92em;}}</style>"
             f'<div id="R_{uid}" class="sgn-readme">{body}</div>')
-
-
-# ---------------------------------------------------------------- other result tables
 
 
 def moment_quantiles(m: pd.DataFrame, model: str) -> pd.DataFrame:
@@ -332,9 +273,7 @@ def moment_quantiles(m: pd.DataFrame, model: str) -> pd.DataFrame:
 
 
 def fig5_spines(m: pd.DataFrame, g: pd.DataFrame, model: str, layer: str, n_batches: int = 200) -> pd.DataFrame:
-    """Fig 5's spines: for each batch size, the beta/sigma^3 value below which lies the layer's fraction
-    of Gaussian dimensions (ours, paper rule), read off the binned distribution (upper bin edge); and
-    the same quantile at the paper's fraction (Tables 1-2) where the paper gives one."""
+    """Fig 5's spines: per batch size the beta/sigma^3 quantile at the Gaussian fraction, ours and the paper's."""
     h = m[(m.model == model) & (m.layer == layer)].sort_values("bin_lo")
     cdf, edges = (h["count"].cumsum() / h["count"].sum()).to_numpy(), h.bin_hi.to_numpy()
     at = lambda f: np.nan if pd.isna(f) else float(edges[min(np.searchsorted(cdf, f), len(edges) - 1)])  # noqa: E731
@@ -356,12 +295,10 @@ def berry_esseen_table(be: pd.DataFrame) -> pd.DataFrame:
 
 
 def alpha_stable_summary(fits: pd.DataFrame) -> pd.DataFrame:
-    s = fits.groupby(["layer", "batch_size"]).agg(
-        n=("dim", "size"), failed=("mle_alpha", lambda v: int(v.isna().sum())),
-        mle=("mle_alpha", "median"), mohammadi=("alpha_mohammadi", "median")).reset_index()
-    return pd.DataFrame({"layer": s.layer, "batch": s.batch_size, "dims": s.n, "MLE failed": s.failed,
-                         "median α, MLE": [_f(v, 2) for v in s.mle],
-                         "median α, Mohammadi": [_f(v, 2) for v in s.mohammadi]}).set_index(["layer", "batch"])
+    s = fits.groupby(["layer", "batch_size"]).agg(n=("dim", "size"), failed=("mle_alpha", lambda v: v.isna().sum()),
+                                                  mle=("mle_alpha", "median"), mohammadi=("alpha_mohammadi", "median"))
+    return pd.DataFrame({"dims": s.n, "MLE failed": s.failed, "median α, MLE": s.mle.map(lambda v: _f(v, 2)),
+                         "median α, Mohammadi": s.mohammadi.map(lambda v: _f(v, 2))}).rename_axis(["layer", "batch"])
 
 
 def verdicts_html(v: pd.DataFrame, uid: str = "verdicts") -> str:
@@ -374,11 +311,8 @@ def verdicts_html(v: pd.DataFrame, uid: str = "verdicts") -> str:
 
 
 def discrepancies_html(d: pd.DataFrame, uid: str = "discrepancies") -> str:
-    return html_table(d, uid, "Inconsistencies inside the paper, each computed from its own numbers "
-                      "(sgnlib.report.paper_discrepancies).", text_columns=tuple(d.columns))
-
-
-# ---------------------------------------------------------------- notebooks
+    cap = "Inconsistencies inside the paper, each computed from its own numbers (sgnlib.report.paper_discrepancies)."
+    return html_table(d, uid, cap, text_columns=tuple(d.columns))
 
 
 def notebook_parameters(path) -> pd.DataFrame:
@@ -386,18 +320,11 @@ def notebook_parameters(path) -> pd.DataFrame:
     import ast
 
     import papermill as pm
-
-    def kind(p):
-        if p["inferred_type_name"] not in (None, "None"):
-            return p["inferred_type_name"]
-        try:
-            return type(ast.literal_eval(p["default"])).__name__
-        except (ValueError, SyntaxError):
-            return "–"
-    return pd.DataFrame([{"parameter": p["name"], "default": p["default"], "type": kind(p), "meaning": p["help"] or ""}
+    return pd.DataFrame([{"parameter": p["name"], "default": p["default"],
+                          "type": type(ast.literal_eval(p["default"])).__name__, "meaning": p["help"] or ""}
                          for p in pm.inspect_notebook(str(path)).values()])
 
 
 def parameters_html(path, uid: str) -> str:
-    return html_table(notebook_parameters(path), uid, f"Parameters of {Path(path).name} (papermill: -p NAME VALUE), "
-                      f"read from its parameters cell.", text_columns=("parameter", "default", "type", "meaning"))
+    cap = f"Parameters of {str(path).split('/')[-1]} (papermill: -p NAME VALUE), read from its parameters cell."
+    return html_table(notebook_parameters(path), uid, cap, text_columns=("parameter", "default", "type", "meaning"))

@@ -53,7 +53,6 @@ def test_comparison_none_without_rows_and_paper_layers_filter():
     t = tables.comparison(rs, "resnet56", 200, layers="paper")
     assert list(t.layer) == ["First Layer", "Block 1 Layer 1", "Block 3 Layer 18", "Final Layer"]
     assert len(tables.comparison(rs, "resnet56", 200)) == 5
-    assert len(tables.paper_layers("resnet56")) == 11
 
 
 def test_comparison_html_colours_delta_by_sign_and_size():
@@ -64,6 +63,12 @@ def test_comparison_html_colours_delta_by_sign_and_size():
     assert f"background:{tables.BELOW};color:white" in h    # -5.7
     assert "−5.7" in h and "+1.2" in h and 'id="T_t1"' in h
     assert "NVIDIA H200" in h and "30 of the paper&#x27;s 300 epochs" in h and "1 repeat;" in h
+
+
+def test_gaps_are_the_books_notes(tmp_path):
+    assert set(tables.GAPS) >= {"table2-cpu", "table4", "fig3b", "fig4b", "fig89-paper", "fig9-paper"}
+    md = report.GAPS["table4"].markdown()
+    assert md.startswith("```{admonition} Missing: Table 4") and ":class: warning" in md and md.endswith("```\n")
 
 
 def test_html_table_escapes_and_spans_repeated_index():
@@ -143,11 +148,21 @@ def test_gap_commands_parse_with_the_sweep_cli():
 
 
 def test_results_reads_every_scale():
-    r = tables.results(["paper", "cpu"], tables=("gaussianity",))
+    r = tables.results(["paper", "cpu"], tables=("gaussianity", "examples"))
     assert r["paper"]["gaussianity"] is not None and set(r) == {"paper", "cpu"}
-    assert tables.present(r["paper"]["gaussianity"], model="alexnet", n_batches=600)
-    assert not tables.present(r["paper"]["gaussianity"], model="resnet56", n_batches=600)
-    assert not tables.present(None, model="x")
+    assert r["paper"]["examples"] is None and r["cpu"]["examples"] is not None   # the gaps the book marks
+
+
+def test_facts_quoted_by_the_chapters():
+    g = grid({(l, bs, nb): v + bs / 64 for (l, v) in (("Layer 1", 90.0), ("Layer 4", 5.0))
+              for bs in (64, 128, 2048) for nb in (200, 600)})
+    g = pd.concat([g, g[g.batch_size == 128].assign(checkpoint_epoch=1, gauss_pct_paper=30.0)])
+    t1, t2 = tables.comparison(g, "alexnet", 200), tables.comparison(g, "alexnet", 600)
+    f = report.alexnet_facts(g, t1, t2, t1)
+    assert f["t1-l4-64"] == "6.0" and f["t1-l4-2048-paper"] == "73.72" and f["l4-128-paper"] == "15.68"
+    assert (f["l4-first-epoch"], f["l4-first"], f["l4-last-epoch"], f["l4-last"]) == ("1", "30.0", "30", "7.0")
+    assert f["lower-600"] == "0" and f["lower-600-n"] == "6" and f["t1-cells"] == "6"
+    assert int(f["t1-below"]) + int(f["t1-above"]) + int(f["t1-within"]) == 6
 
 
 def test_verdicts_html_wraps_and_colours():
