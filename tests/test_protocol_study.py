@@ -57,6 +57,11 @@ def test_distance_to_table_1_by_hand():
     assert d.loc["baseline", "cells"] == 2
     assert d.loc["baseline", "mean_abs_gap_pp"] == pytest.approx(3.0)
     assert d.loc["baseline", "mean_gap_pp"] == pytest.approx(-1.0)
+    both = pd.DataFrame(rows(cells) + rows({("Layer 1", 64): [p.loc[("Layer 1", 64), "gauss_pct_mean"]]},
+                                           protocol=json.dumps({"augment": True})))
+    d2 = ps.distances(both).set_index("factor")
+    assert d2.loc["capture augment=True", "mean_abs_gap_pp"] == pytest.approx(0.0)
+    assert d2.loc["capture augment=True", "baseline_same_cells_pp"] == pytest.approx(4.0)  # not the 3.0 over all
 
 
 def test_missing_baseline_is_an_error():
