@@ -27,15 +27,20 @@ def claims_html(results: dict[str, pd.DataFrame], uid: str = "claims") -> str:
     cap = ("Every claim of the paper (data/paper/claims.csv) with its verdict at each scale, computed by "
            "sgnlib.claims.evaluate; thresholds are fixed in the CSV. Blue: reproduced, vermilion: not "
            "reproduced, sand: partly, grey: no data / not testable.")
-    return html_table(w, uid, cap, text_columns=tuple(cols),
-                      cell_style=lambda i, c: f"background:{COLOURS.get(w.iloc[i][c], '')}"
-                      if c.endswith(": verdict") else "")
+    def style(i, c):  # long unbroken tokens (formulas, commands) must wrap inside an 800 px column
+        colour = f"background:{COLOURS.get(w.iloc[i][c], '')};" if c.endswith(": verdict") else ""
+        return colour + "word-break:break-word;"
+    return html_table(w, uid, cap, text_columns=tuple(cols), cell_style=style)
 
 
 def gaps_html(gaps: pd.DataFrame, uid: str = "gaps") -> str:
-    cols = ["scale", "table", "model", "n_batches", "cells", "paper_cells", "mean_abs_dpp", "max_abs_dpp",
-            "max_cell", "mean_dpp", "paper_mean_std", "ours_mean_std", "repeats"]
-    g = gaps[[c for c in cols if c in gaps.columns]].round(2)
-    cap = ("Gap per paper table: mean and max |ours - paper| in percentage points over the cells both have, "
-           "the mean signed gap, beside the paper's mean std over its 5 repeats and ours over our repeats.")
-    return html_table(g, uid, cap, text_columns=("max_cell",))
+    g = pd.DataFrame({
+        "scale": gaps.scale, "table": gaps.table.astype(str),
+        "cells": gaps.cells.astype(str) + "/" + gaps.paper_cells.astype(str),
+        "mean |Δ| pp": gaps.mean_abs_dpp.round(1), "max |Δ| pp": gaps.max_abs_dpp.round(1),
+        "at": gaps.max_cell, "mean Δ pp": gaps.mean_dpp.round(1),
+        "σ paper": gaps.paper_mean_std.round(2), "σ ours": gaps.ours_mean_std.round(2), "n": gaps.repeats})
+    cap = ("Gap per paper table: mean and max |ours - paper| in percentage points over the cells both have "
+           "(cells: ours/paper's), the mean signed gap, beside the paper's mean std over its 5 repeats and ours "
+           "over our n repeats.")
+    return html_table(g, uid, cap, text_columns=("at",), cell_style=lambda i, c: "word-break:break-word;")
