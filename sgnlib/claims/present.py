@@ -28,8 +28,11 @@ def claims_html(results: dict[str, pd.DataFrame], uid: str = "claims") -> str:
            "sgnlib.claims.evaluate; thresholds are fixed in the CSV. Blue: reproduced, vermilion: not "
            "reproduced, sand: partly, grey: no data / not testable.")
     def style(i, c):  # long unbroken tokens (formulas, commands) must wrap inside an 800 px column
-        colour = f"background:{COLOURS.get(w.iloc[i][c], '')};" if c.endswith(": verdict") else ""
-        return colour + "word-break:break-word;"
+        if c == "id":
+            return "white-space:nowrap;"
+        if c.endswith(": verdict"):
+            return f"background:{COLOURS.get(w.iloc[i][c], '')};"
+        return "word-break:break-word;"
     return html_table(w, uid, cap, text_columns=tuple(cols), cell_style=style)
 
 
