@@ -7,7 +7,6 @@ import subprocess
 import sys
 import time
 
-import pandas as pd
 import pytest
 import torch
 
@@ -17,11 +16,11 @@ from sgnlib.data import identify
 from sgnlib.engine import EngineError, Sweep, producer, validate
 from sgnlib.paths import REPO_ROOT
 from sgnlib.stages import Context
-from sgnlib.store import TABLES, ResultStore
+from sgnlib.store import ResultStore
 from sgnlib.train import CheckpointError, checkpoint_path
+from tests.helpers import assert_same_rows, tables
 
 TINY = REPO_ROOT / "tests" / "presets" / "tiny.yaml"
-VARIABLE = {"wall_s", "grad_s", "shapiro_s", "epoch_s", "img_per_s", "date", "host", "git_commit"}
 
 
 def sweep_cmd(tmp, *extra):
@@ -36,25 +35,6 @@ def run(tmp, *extra, env=None, check=True):
     if check:
         assert r.returncode == 0, r.stderr[-3000:]
     return r
-
-
-def tables(folder):
-    """Committed rows of every table, value columns only, in a canonical order."""
-    store = ResultStore(folder)
-    out = {}
-    for t in TABLES:
-        df = store.read(t, text=True)
-        if df is None:
-            continue
-        df = df[[c for c in df.columns if c not in VARIABLE]]
-        out[t] = df.sort_values(list(df.columns)).reset_index(drop=True)
-    return out
-
-
-def assert_same_rows(a, b):
-    assert set(a) == set(b)
-    for t in a:
-        pd.testing.assert_frame_equal(a[t], b[t], check_like=True, obj=t)
 
 
 @pytest.fixture(scope="module")

@@ -6,40 +6,22 @@ import json
 import sys
 from collections import Counter
 
-import pandas as pd
 import pytest
 
 from sgnlib import executors, presets, sweep
 from sgnlib.data import identify
 from sgnlib.paths import REPO_ROOT
-from sgnlib.store import TABLES, ResultStore
+from sgnlib.store import ResultStore
+from tests.helpers import assert_same_rows, tables
 
 submitit = pytest.importorskip("submitit")
 
 TINY = str(REPO_ROOT / "tests" / "presets" / "tiny.yaml")
-VARIABLE = {"wall_s", "grad_s", "shapiro_s", "epoch_s", "img_per_s", "date", "host", "git_commit"}
 
 
 def cli(tmp, *args, preset=TINY):
     return ["--preset", preset, "--data-source", "synthetic", "--runner", "inprocess", "--device", "cpu",
             "--results-dir", str(tmp / "res"), "--checkpoints", str(tmp / "ck"), *args]
-
-
-def tables(folder):
-    """Committed rows of every table, value columns only, in a canonical order (as in test_engine)."""
-    store, out = ResultStore(folder), {}
-    for t in TABLES:
-        df = store.read(t, text=True)
-        if df is not None:
-            df = df[[c for c in df.columns if c not in VARIABLE]]
-            out[t] = df.sort_values(list(df.columns)).reset_index(drop=True)
-    return out
-
-
-def assert_same_rows(a, b):
-    assert set(a) == set(b)
-    for t in a:
-        pd.testing.assert_frame_equal(a[t], b[t], check_like=True, obj=t)
 
 
 def ledger_ids(folder):
