@@ -69,17 +69,25 @@ def potential_condition_asymmetry(H, D):
 # ---------------------------------------------------------------- Proposition 2: Gaussian steady state
 
 
+def kramers_lyapunov_residual(H, gamma, D, sigma_theta, sigma_v):
+    """A Sigma + Sigma A^T + B B^T of the Kramers equation linearised at a minimum (m = 1): drift
+    A = [[0, I], [-H, -gamma I]], velocity diffusion D, Gaussian covariance diag(sigma_theta, sigma_v).
+    Zero exactly when that Gaussian is stationary."""
+    n = H.shape[0]
+    I, Z = sp.eye(n), sp.zeros(n)
+    A = sp.BlockMatrix([[Z, I], [-H, -gamma * I]]).as_explicit()
+    BBt = sp.BlockMatrix([[Z, Z], [Z, D]]).as_explicit()
+    Sigma = sp.BlockMatrix([[sigma_theta, Z], [Z, sigma_v]]).as_explicit()
+    return sp.simplify(A * Sigma + Sigma * A.T + BBt)
+
+
 def lyapunov_residual_prop2():
-    """A Sigma + Sigma A^T + B B^T for general symmetric 2x2 H, D = dt H, Sigma from eq 33 (m = 1)."""
+    """The residual for general symmetric 2x2 H, D = dt H, Sigma from eq 33."""
     gamma, dt = sp.symbols("gamma Delta_t", positive=True)
     h11, h12, h22 = sp.symbols("h11 h12 h22", real=True)
     H = sp.Matrix([[h11, h12], [h12, h22]])
-    I2, Z = sp.eye(2), sp.zeros(2)
-    A = sp.BlockMatrix([[Z, I2], [-H, -gamma * I2]]).as_explicit()
-    BBt = sp.BlockMatrix([[Z, Z], [Z, dt * H]]).as_explicit()
     s = dt / (2 * gamma)
-    Sigma = sp.BlockMatrix([[s * I2, Z], [Z, s * H]]).as_explicit()
-    return sp.simplify(A * Sigma + Sigma * A.T + BBt)
+    return kramers_lyapunov_residual(H, gamma, dt * H, s * sp.eye(2), s * H)
 
 
 def momentum_sgd_stationary_cov(H, C, gamma: float, dt: float, m: float = 1.0) -> np.ndarray:

@@ -154,15 +154,13 @@ def check_prop1_current():
     stationary although its current J_theta = -v pi is not zero; the statement holds iff that law is not
     stationary."""
     import sympy as sp
+
+    from .. import langevin as L
     gamma, c = sp.symbols("gamma c", positive=True)
     h11, h12, h22 = sp.symbols("h11 h12 h22", real=True)
     H = sp.Matrix([[h11, h12], [h12, h22]])
-    I2, Z = sp.eye(2), sp.zeros(2)
-    A = sp.BlockMatrix([[Z, I2], [-H, -gamma * I2]]).as_explicit()
-    BBt = sp.BlockMatrix([[Z, Z], [Z, c * I2]]).as_explicit()
     s = c / (2 * gamma)
-    Sigma = sp.BlockMatrix([[s * H.inv(), Z], [Z, s * I2]]).as_explicit()
-    stationary = sp.simplify(A * Sigma + Sigma * A.T + BBt) == sp.zeros(4)
+    stationary = L.kramers_lyapunov_residual(H, gamma, c * sp.eye(2), s * H.inv(), s * sp.eye(2)) == sp.zeros(4)
     return not stationary, f"D = c I: Gibbs covariance (c/2γ)·diag(H⁻¹, I) stationary: {stationary}", \
         "SymPy Lyapunov residual, general symmetric 2x2 H: a stationary Gibbs state with J_θ = -vπ ≠ 0"
 
