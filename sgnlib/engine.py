@@ -143,26 +143,30 @@ class Sweep:
             if deadline_s is not None and time.perf_counter() - start > deadline_s:
                 self.log(f"deadline reached after {len(ran)} configurations; rerun to continue")
                 return ran
-            lk = self.store.claim(cfg.config_id)
-            if lk is None:  # another process computes it now; come back at the end
+            outcome = self._claimed_run(cfg, timeout=0)
+            if outcome is None:  # another process computes it now; come back at the end
                 deferred.append(cfg)
-                continue
-            try:
-                if self._commit_run(cfg):
-                    ran.append(cfg.config_id)
-            finally:
-                lk.release()
+            elif outcome:
+                ran.append(cfg.config_id)
         for cfg in deferred:  # wait for the other process; if it died without committing, run it here
-            lk = self.store.claim(cfg.config_id, timeout=self.wait_s)
-            if lk is None:
+            outcome = self._claimed_run(cfg, timeout=self.wait_s)
+            if outcome is None:
                 raise EngineError(f"waited {self.wait_s:.0f} s for another process computing {cfg.config_id}; "
                                   f"rerun later or raise --wait")
-            try:
-                if self._commit_run(cfg):
-                    ran.append(cfg.config_id)
-            finally:
-                lk.release()
+            if outcome:
+                ran.append(cfg.config_id)
         return ran
+
+    def _claimed_run(self, cfg: Config, timeout: float) -> bool | None:
+        """Claim cfg (waiting up to `timeout`), compute and commit it: None if the claim was not had,
+        else whether this process committed it."""
+        lk = self.store.claim(cfg.config_id, timeout=timeout)
+        if lk is None:
+            return None
+        try:
+            return self._commit_run(cfg)
+        finally:
+            lk.release()
 
 
 def estimate_seconds(cfgs: list[Config], device_kind: str = "cpu") -> float:
