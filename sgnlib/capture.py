@@ -142,13 +142,16 @@ def _check_finite(sums, mats, names, start, stop, batch_size):
 def minibatch_gradients(model, loss_fn, images, labels, batch_size: int, n_batches: int, layers=None,
                         seed: int = 0, max_bytes: float | None = None, out_device=None, progress: bool = False,
                         check_every: int = 64, sampling: str = "without_replacement", augment: bool = False,
-                        bn: str = "batch"):
+                        bn: str = "batch", trajectory=None):
     """Yield ({layer: [n_batches, d] gradient matrix}) per layer group; see the module docstring.
 
     Protocol options (defaults: the protocol above): `sampling` (see `sampled_indices`); `augment`
     applies the training crop + flip (`sgnlib.data.augment`, seeded from `seed`) to each minibatch;
     bn="running" puts every BatchNorm in eval mode (running statistics) instead of batch statistics.
     The matrices have the parameters' dtype (float64 capture: a float64 model and images).
+    trajectory: None (theta fixed, eq 3) or a callable(parameters) -> optimizer; each minibatch
+    gradient is then followed by one step of it, so the rows are consecutive SGD steps along the
+    training trajectory (each layer group replays the same steps; theta is restored afterwards).
 
     max_bytes: budget for one group's matrices (None: `auto_max_bytes`). Every gradient is checked
     for NaN/inf through its sum, kept on the device and read back once per block of `check_every`
@@ -166,7 +169,8 @@ def minibatch_gradients(model, loss_fn, images, labels, batch_size: int, n_batch
     dev = images.device
     out_device = out_device or dev
     max_bytes = auto_max_bytes(out_device) if max_bytes is None else max_bytes
-    buffers = {k: v.clone() for k, v in model.state_dict().items() if "running" in k or "num_batches" in k}
+    buffers = {k: v.clone() for k, v in model.state_dict().items()
+               if trajectory is not None or "running" in k or "num_batches" in k}
     modes = _save_modes(model)
     if not model.training:  # e.g. after evaluation: train mode throughout; else the user's modes
         model.train()
@@ -188,20 +192,32 @@ def minibatch_gradients(model, loss_fn, images, labels, batch_size: int, n_batch
             if progress:
                 from tqdm.auto import tqdm
                 it = tqdm(it, desc=f"capture bs={batch_size}", leave=False)
+            if trajectory is not None:  # every group starts from the same theta and optimizer state
+                model.load_state_dict({**model.state_dict(), **buffers})
+                opt = trajectory(model.parameters())
             for b in it:
                 x = images[idx[b]] if aug_gen is None else augment_images(images[idx[b]], aug_gen)
                 loss = loss_fn(model(x), labels[idx[b]])
-                grads = torch.autograd.grad(loss, params)
+                if trajectory is None:
+                    grads = torch.autograd.grad(loss, params)
+                else:
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    grads = [p.grad for p in params]
                 for j, (name, g) in enumerate(zip(names, grads)):
                     row = mats[name][b]
                     row.copy_(g.reshape(-1))
                     torch.sum(row, dim=0, out=sums[b, j])  # stays on the device, no sync
+                if trajectory is not None:
+                    opt.step()
                 if b + 1 - start == check_every or b + 1 == n_batches:
                     _check_finite(sums, mats, names, start, b + 1, batch_size)  # one sync per block
                     start = b + 1
             yield mats
     finally:
         model.load_state_dict({**model.state_dict(), **buffers})
+        if trajectory is not None:
+            model.zero_grad(set_to_none=True)
         _restore_modes(modes)
 
 
@@ -212,7 +228,7 @@ def gaussianity_of_noise(model, loss_fn, images, labels, batch_size: int, n_batc
 
     keep: optional callable(layer, matrix, shapiro_result) -> anything, to keep e.g. a few columns
     for histograms or tail indices; its outputs are returned under extras["kept"]. protocol:
-    sampling / augment / bn, passed to `minibatch_gradients`.
+    sampling / augment / bn / trajectory, passed to `minibatch_gradients`.
     """
     t_grad = t_sw = 0.0
     tables, kept = [], {}

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from . import models
 from .data import SOURCES, n_train_images
 from .stats.shapiro import N_MAX, N_MIN
-from .train import Recipe
+from .train import Recipe, recipe_identity
 
 # the fields each stage reads beyond the common ones (`layers` is optional: None = every weight layer),
 # and a version bumped whenever a stage's
@@ -35,9 +35,11 @@ STAGE_VERSION = {"train": 1, "capture": 2, "moments": 1, "berry_esseen": 1, "exa
 COMMON = ("stage", "model", "epochs", "seed", "subset", "data_source", "data_sha256", "recipe")
 OPTIONAL = ("layers", "protocol")
 # capture protocol (the factors of the protocol study); only values that differ from these enter the id
-PROTOCOL_DEFAULTS = {"sampling": "without_replacement", "augment": False, "bn": "batch", "precision": "float32"}
+PROTOCOL_DEFAULTS = {"sampling": "without_replacement", "augment": False, "bn": "batch", "precision": "float32",
+                     "trajectory": False}
 PROTOCOL_CHOICES = {"sampling": ("without_replacement", "with_replacement", "independent"),
-                    "augment": (False, True), "bn": ("batch", "running"), "precision": ("float32", "float64")}
+                    "augment": (False, True), "bn": ("batch", "running"), "precision": ("float32", "float64"),
+                    "trajectory": (False, True)}
 BN_MODELS = ("alexnet_bn", "resnet20", "resnet56")
 
 
@@ -147,7 +149,7 @@ class Config:
                 _int("checkpoint_epochs entry", e, 1, self.epochs)
             object.__setattr__(self, "checkpoint_epochs", tuple(sorted(set(self.checkpoint_epochs))))
         if self.checkpoint_epoch is not None:
-            _int("checkpoint_epoch", self.checkpoint_epoch, 1, self.epochs)
+            _int("checkpoint_epoch", self.checkpoint_epoch, 0, self.epochs)  # 0: the initialization
         _int("repeat", self.repeat, 0, none_ok=True)
         _int("n_samples", self.n_samples, 1, none_ok=True)
         _int("n_batches", self.n_batches, N_MIN, N_MAX, none_ok=True)
@@ -177,7 +179,7 @@ class Config:
     def identity(self) -> dict:
         """Everything that can change a number of this configuration (hashed into the id)."""
         out = {k: getattr(self, k) for k in COMMON if k != "recipe"}
-        out["recipe"] = dataclasses.asdict(self.full_recipe())
+        out["recipe"] = recipe_identity(self.full_recipe())
         out["stage_version"] = STAGE_VERSION[self.stage]
         for k in STAGE_FIELDS[self.stage]:
             if k == "protocol":  # the default protocol is left out, so ids from before it existed hold
@@ -202,11 +204,15 @@ class Config:
 
     def checkpoint_key(self) -> str:
         """Folder name of the weights this configuration trains or reads."""
-        ident = {"model": self.model, "recipe": dataclasses.asdict(self.full_recipe()), "seed": self.seed,
+        ident = {"model": self.model, "recipe": recipe_identity(self.full_recipe()), "seed": self.seed,
                  "subset": self.subset, "data_source": self.data_source, "data_sha256": self.data_sha256}
         h = hashlib.sha256(json.dumps(ident, sort_keys=True, default=list).encode()).hexdigest()[:10]
         sub = f"sub{self.subset}" if self.subset else "full"
         return f"{self.model}-e{self.epochs}-seed{self.seed}-{sub}-{self.data_source}-{h}"
+
+    def needs_training(self) -> bool:
+        """False for the initialization (checkpoint_epoch 0: `train.initial_model`, no checkpoint file)."""
+        return self.stage != "train" and self.checkpoint_epoch != 0
 
     def train_config(self) -> "Config":
         """The train configuration whose checkpoints this one reads."""

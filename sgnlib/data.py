@@ -279,8 +279,11 @@ def take_subset(labels: np.ndarray, k: int) -> np.ndarray:
     return np.sort(idx)
 
 
-def load_cifar10(split="train", source="auto", root=None, device="cpu", subset=None, download=None):
+def load_cifar10(split="train", source="auto", root=None, device="cpu", subset=None, download=None,
+                 normalize: bool = True):
     """Return (images float32 [N,3,32,32] normalized, labels int64 [N], info) on `device`.
+
+    normalize: standardize each channel with MEAN/STD (the default); False: raw pixels in [0, 1].
 
     source: "auto" | "torchvision" | "jpeg-mirror" | "synthetic" ("auto" never picks synthetic).
     subset: first `subset` images of each class. download: allow torchvision to fetch the official
@@ -293,10 +296,12 @@ def load_cifar10(split="train", source="auto", root=None, device="cpu", subset=N
         idx = take_subset(labels, int(subset))
         images, labels = images[idx], labels[idx]
     x = torch.from_numpy(images).to(device).permute(0, 3, 1, 2).float().div_(255)
-    mean = torch.tensor(MEAN, device=device).view(1, 3, 1, 1)
-    std = torch.tensor(STD, device=device).view(1, 3, 1, 1)
-    x = ((x - mean) / std).contiguous()
-    info.update(n=int(x.shape[0]), subset_per_class=subset, mean=MEAN, std=STD)
+    if normalize:
+        mean = torch.tensor(MEAN, device=device).view(1, 3, 1, 1)
+        std = torch.tensor(STD, device=device).view(1, 3, 1, 1)
+        x = ((x - mean) / std).contiguous()
+    info.update(n=int(x.shape[0]), subset_per_class=subset, mean=MEAN if normalize else None,
+                std=STD if normalize else None)
     return x, torch.from_numpy(labels).to(device), info
 
 

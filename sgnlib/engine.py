@@ -52,7 +52,7 @@ def validate(cfgs: list[Config], ctx: Context) -> None:
     belongs to the configuration's training run (model, seed, epoch, data sha256, recipe)."""
     checked = set()
     for c in cfgs:
-        if c.stage == "train":
+        if not c.needs_training():  # train configurations, and the initialization (epoch 0)
             continue
         path = ctx.checkpoint_file(c)
         if path.exists() and path not in checked:
@@ -103,7 +103,7 @@ class Sweep:
         """With cfg's claim held: compute and commit unless someone committed it meanwhile."""
         if cfg.config_id in self.store.done():
             return False
-        if cfg.stage != "train":
+        if cfg.needs_training():
             self._ensure_checkpoint(cfg)
         tables = execute(cfg, self.ctx, self.runner, self.runs_dir)
         return self.store.commit(cfg.to_dict(), tables, cfg.config_id)
@@ -171,8 +171,9 @@ class Sweep:
 
 def estimate_seconds(cfgs: list[Config], device_kind: str = "cpu") -> float:
     """Rough time: CPU figures measured on 2 cores (AlexNet about 3,000 img/s fwd+bwd)."""
-    ips = {"cpu": {"alexnet": 3000, "alexnet_bn": 2500, "resnet20": 400, "resnet56": 140},
-           "cuda": {"alexnet": 40000, "alexnet_bn": 35000, "resnet20": 15000, "resnet56": 6000}}[device_kind]
+    ips = {"cpu": {"alexnet": 3000, "alexnet_bn": 2500, "resnet20": 400, "resnet56": 140, "alexnet_text": 800},
+           "cuda": {"alexnet": 40000, "alexnet_bn": 35000, "resnet20": 15000, "resnet56": 6000,
+                    "alexnet_text": 20000}}[device_kind]
     total = 0.0
     for c in cfgs:
         n_train = 50000 if not c.subset else 10 * c.subset

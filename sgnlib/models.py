@@ -15,7 +15,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-MODELS = ("alexnet", "alexnet_bn", "resnet20", "resnet56")
+MODELS = ("alexnet", "alexnet_bn", "resnet20", "resnet56", "alexnet_text")
 
 
 class AlexNet(nn.Module):
@@ -29,11 +29,16 @@ class AlexNet(nn.Module):
     three fully connected layers, but those give a first-layer size of 4,800 and a classifier
     that is not 2,560; the table sizes are those of this network (the widely used CIFAR AlexNet).
     With ``batch_norm=True`` a BatchNorm is inserted before every ReLU ("AlexNet-BN").
+    With ``text=True`` ("alexnet_text", a factor of the protocol study) the network is the one the
+    text describes: first convolution 5x5 / stride 2 / padding 2 (4,800 weights) and three fully
+    connected layers 1024 -> 384 -> 192 -> 10 (the text gives no widths; 384 and 192 are those of the
+    classic cuda-convnet CIFAR-10 network, our choice). Names: Layer 1-5, FC 1, FC 2, Layer 6 (output).
     """
 
-    def __init__(self, num_classes: int = 10, batch_norm: bool = False):
+    def __init__(self, num_classes: int = 10, batch_norm: bool = False, text: bool = False):
         super().__init__()
-        spec = [(3, 64, 11, 4, 5, True), (64, 192, 5, 1, 2, True), (192, 384, 3, 1, 1, False),
+        first = (3, 64, 5, 2, 2, True) if text else (3, 64, 11, 4, 5, True)
+        spec = [first, (64, 192, 5, 1, 2, True), (192, 384, 3, 1, 1, False),
                 (384, 256, 3, 1, 1, False), (256, 256, 3, 1, 1, True)]
         layers: list[nn.Module] = []
         for cin, cout, k, s, p, pool in spec:
@@ -44,15 +49,18 @@ class AlexNet(nn.Module):
             if pool:
                 layers.append(nn.MaxPool2d(2))
         self.features = nn.Sequential(*layers)
-        self.classifier = nn.Linear(256, num_classes)
+        self.hidden = nn.Sequential(nn.Linear(1024, 384), nn.ReLU(inplace=True), nn.Linear(384, 192),
+                                    nn.ReLU(inplace=True)) if text else nn.Identity()
+        self.classifier = nn.Linear(192 if text else 256, num_classes)
 
     def forward(self, x):
-        return self.classifier(torch.flatten(self.features(x), 1))
+        return self.classifier(self.hidden(torch.flatten(self.features(x), 1)))
 
     def paper_layers(self):
         convs = [m for m in self.features if isinstance(m, nn.Conv2d)]
+        fcs = [m for m in self.hidden.modules() if isinstance(m, nn.Linear)]
         return [(f"Layer {i + 1}", m.weight) for i, m in enumerate(convs)] + \
-               [("Layer 6", self.classifier.weight)]
+               [(f"FC {i + 1}", m.weight) for i, m in enumerate(fcs)] + [("Layer 6", self.classifier.weight)]
 
 
 class BasicBlock(nn.Module):
@@ -114,9 +122,10 @@ class CifarResNet(nn.Module):
 
 
 def build(name: str) -> nn.Module:
-    """One of the paper's networks by name: alexnet, alexnet_bn, resnet20, resnet56."""
+    """One of the paper's networks by name: alexnet, alexnet_bn, resnet20, resnet56, alexnet_text."""
     check_model_name(name)
     return {"alexnet": lambda: AlexNet(), "alexnet_bn": lambda: AlexNet(batch_norm=True),
+            "alexnet_text": lambda: AlexNet(text=True),
             "resnet20": lambda: CifarResNet(3), "resnet56": lambda: CifarResNet(9)}[name]()
 
 

@@ -32,6 +32,8 @@ class Recipe:
     milestones: tuple = (150, 225)   # in units of a 300-epoch schedule
     lr_decay: float = 0.1
     augment: bool = True
+    normalize: bool = True           # inputs standardized per channel; False: raw [0, 1] pixels
+                                     # (the data are loaded so: `load_cifar10(normalize=...)`)
 
     def scaled_milestones(self) -> list[int]:
         """Milestones scaled to `epochs` (150/300 and 225/300 of the run), at least epoch 1."""
@@ -40,6 +42,17 @@ class Recipe:
     def lr_at(self, epoch: int) -> float:
         """Learning rate during (0-based) `epoch`."""
         return self.lr * self.lr_decay ** sum(epoch >= m for m in self.scaled_milestones())
+
+
+# fields added after results existed: left out of identities while at their default, so old ids hold
+RECIPE_ADDED_DEFAULTS = {"normalize": True}
+
+
+def recipe_identity(recipe: "Recipe | dict") -> dict:
+    """The recipe as it enters configuration ids and checkpoint checks (later-added defaults left out)."""
+    d = dataclasses.asdict(recipe) if isinstance(recipe, Recipe) else {**RECIPE_ADDED_DEFAULTS, **recipe}
+    d["milestones"] = tuple(d["milestones"])
+    return {k: v for k, v in d.items() if not (k in RECIPE_ADDED_DEFAULTS and v == RECIPE_ADDED_DEFAULTS[k])}
 
 
 class NonFiniteLossError(RuntimeError):
@@ -82,8 +95,8 @@ def load_checkpoint(path, device="cpu", expect: dict | None = None) -> dict:
     for key, want in (expect or {}).items():
         have = ck.get(key)
         if key == "recipe" and isinstance(want, Recipe):
-            want = dataclasses.asdict(want)
-            have = {**have, "milestones": tuple(have["milestones"])} if isinstance(have, dict) else have
+            want = recipe_identity(want)
+            have = recipe_identity(have) if isinstance(have, dict) else have
         if have != want:
             raise CheckpointError(f"checkpoint {path} has {key}={have!r} but this run expects {want!r}; it belongs to "
                                   f"another run: move it away or point --checkpoints elsewhere")
@@ -128,6 +141,12 @@ def _resume_point(existing: dict, wanted: set, final: int):
     return (max(before), existing[max(before)]) if before else (0, None)
 
 
+def initial_model(model_name: str, seed: int = 0, device="cpu") -> torch.nn.Module:
+    """The network before any training step (checkpoint epoch 0): built under `torch.manual_seed(seed)`."""
+    torch.manual_seed(seed)
+    return models.build(model_name).to(device)
+
+
 def train(model_name: str, train_data, test_data=None, recipe: Recipe | None = None, seed: int = 0,
           device="cpu", checkpoint_dir=None, checkpoint_epochs=(), data_info: dict | None = None,
           compile: bool = False, eval_every: int = 1, progress: bool = True,
@@ -135,7 +154,8 @@ def train(model_name: str, train_data, test_data=None, recipe: Recipe | None = N
     """Train `model_name` on (images, labels) tensors already on `device`; return model and history.
 
     checkpoint_epochs: epochs (1-based, after that many epochs) at which to write a checkpoint;
-    the final epoch is always written. A run finds its newest checkpoint in `checkpoint_dir` and
+    the final epoch is always written (the weights before any step: `initial_model`). A run finds
+    its newest checkpoint in `checkpoint_dir` and
     continues from there.
     fast: the whole step compiled and, on CUDA, replayed as a CUDA graph (`sgnlib.fast_step`;
     same augmentation draws, checkpoints and history, trajectory equal to eager up to float
@@ -151,8 +171,7 @@ def train(model_name: str, train_data, test_data=None, recipe: Recipe | None = N
         raise ValueError(f"epochs and batch_size must be positive, got {recipe.epochs}, {recipe.batch_size}")
     images, labels = train_data
     device = torch.device(device)
-    torch.manual_seed(seed)
-    model = models.build(model_name).to(device)
+    model = initial_model(model_name, seed, device)
     opt = torch.optim.SGD(model.parameters(), lr=recipe.lr, momentum=recipe.momentum,
                           weight_decay=recipe.weight_decay)
     gen = torch.Generator(device=device).manual_seed(seed)

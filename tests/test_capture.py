@@ -322,3 +322,37 @@ def test_float64_capture_keeps_the_dtype(synth):
     m = models.build("alexnet").double()
     mats = next(capture.minibatch_gradients(m, F.cross_entropy, x.double(), y, 8, 3, layers=["Layer 6"]))
     assert mats["Layer 6"].dtype == torch.float64
+
+
+def test_trajectory_rows_are_consecutive_sgd_steps(synth):
+    """protocol trajectory: row b is the minibatch gradient at theta_b, theta_{b+1} one SGD step later
+    (reference: a hand-written loop); the model comes back unchanged, and layer groups replay the
+    same steps (one group or one per layer give the same rows)."""
+    x, y, _ = synth
+    torch.manual_seed(0)
+    m = models.build("alexnet")
+    before = {k: v.clone() for k, v in m.state_dict().items()}
+    sgd = lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.9, weight_decay=5e-4)  # noqa: E731
+    one = next(capture.minibatch_gradients(m, F.cross_entropy, x, y, 16, 4, seed=2, trajectory=sgd))
+    per_layer = {}
+    for mats in capture.minibatch_gradients(m, F.cross_entropy, x, y, 16, 4, seed=2, trajectory=sgd,
+                                            max_bytes=1):
+        per_layer.update(mats)
+    for k, v in m.state_dict().items():
+        assert torch.equal(v, before[k]), k
+    assert all(p.grad is None for p in m.parameters())
+    idx = capture.minibatch_indices(x.shape[0], 16, 4, torch.Generator().manual_seed(2))
+    ref = models.build("alexnet")
+    ref.load_state_dict(before)
+    ref.train()
+    opt = sgd(ref.parameters())
+    for b in range(4):
+        opt.zero_grad()
+        F.cross_entropy(ref(x[idx[b]]), y[idx[b]]).backward()
+        for name, p in models.weight_layers(ref):
+            assert torch.allclose(one[name][b], p.grad.flatten(), atol=1e-6), (name, b)
+            assert torch.equal(one[name][b], per_layer[name][b]), (name, b)
+        opt.step()
+    fixed = next(capture.minibatch_gradients(m, F.cross_entropy, x, y, 16, 4, seed=2))
+    assert torch.equal(fixed["Layer 1"][0], one["Layer 1"][0])  # same theta at the first step
+    assert not torch.equal(fixed["Layer 1"][3], one["Layer 1"][3])  # then theta moves

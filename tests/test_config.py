@@ -52,8 +52,8 @@ def test_synthetic_subset_size():
     ("capture", dict(repeat=1.5), r"repeat must be an integer"),
     ("capture", dict(n_batches=2), r"n_batches must be in 3\.\.5000, got 2"),
     ("capture", dict(n_batches=5001), r"n_batches must be in 3\.\.5000, got 5001"),
-    ("capture", dict(checkpoint_epoch=4), r"checkpoint_epoch must be in 1\.\.3, got 4"),
-    ("capture", dict(checkpoint_epoch=0), r"checkpoint_epoch must be in 1\.\.3, got 0"),
+    ("capture", dict(checkpoint_epoch=4), r"checkpoint_epoch must be in 0\.\.3, got 4"),
+    ("capture", dict(checkpoint_epoch=-1), r"checkpoint_epoch must be in 0\.\.3, got -1"),
     ("train", dict(checkpoint_epochs=(1, 4)), r"checkpoint_epochs entry must be in 1\.\.3, got 4"),
     ("train", dict(checkpoint_epochs=(0,)), r"checkpoint_epochs entry must be in 1\.\.3, got 0"),
     ("capture", dict(model="alexnet-bn"), r"unknown model 'alexnet-bn'; valid names: .*alexnet_bn"),
@@ -232,8 +232,9 @@ def test_protocol_defaults_leave_the_id_unchanged_and_options_change_it():
     ids = {Config(**base, protocol=(("sampling", "with_replacement"),)).config_id,
            Config(**base, protocol=(("augment", True),)).config_id,
            Config(**base, protocol=(("bn", "running"),)).config_id,
-           Config(**base, protocol=(("precision", "float64"),)).config_id, plain.config_id}
-    assert len(ids) == 5
+           Config(**base, protocol=(("precision", "float64"),)).config_id,
+           Config(**base, protocol=(("trajectory", True),)).config_id, plain.config_id}
+    assert len(ids) == 6
     c = Config.from_dict({**base, "protocol": {"augment": True}})
     assert Config.from_dict(c.to_dict()).config_id == c.config_id and c.full_protocol()["augment"] is True
 
@@ -249,3 +250,19 @@ def test_bad_protocol_is_a_config_error(protocol, message):
         Config("capture", "alexnet", 15, data_source="jpeg-mirror", data_sha256="a" * 64, checkpoint_epoch=15,
                batch_size=64, n_batches=200, repeat=0, protocol=tuple(protocol.items()))
     assert "\n" not in str(e.value)
+
+
+def test_initialization_checkpoint_and_normalize_recipe():
+    """checkpoint epoch 0 is the initialization (read without any training: `needs_training` is
+    False); normalize=True is the default and leaves ids and checkpoint keys as they were."""
+    base = dict(stage="capture", model="alexnet", epochs=15, data_source="jpeg-mirror", data_sha256="a" * 64,
+                batch_size=64, n_batches=200, repeat=0)
+    init = Config(**base, checkpoint_epoch=0)
+    assert not init.needs_training() and Config(**base, checkpoint_epoch=1).needs_training()
+    with pytest.raises(ConfigError, match="checkpoint_epoch must be in 0..15"):
+        Config(**base, checkpoint_epoch=-1)
+    plain = Config(**base, checkpoint_epoch=15)
+    same = Config(**base, checkpoint_epoch=15, recipe=(("normalize", True),))
+    raw = Config(**base, checkpoint_epoch=15, recipe=(("normalize", False),))
+    assert same.config_id == plain.config_id and same.checkpoint_key() == plain.checkpoint_key()
+    assert raw.config_id != plain.config_id and raw.checkpoint_key() != plain.checkpoint_key()

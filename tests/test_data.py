@@ -259,3 +259,13 @@ def test_n_train_images():
         data.n_train_images("imagenet", None)
     with pytest.raises(ValueError):
         data.n_train_images("auto", 0)
+
+
+def test_normalize_false_gives_raw_pixels():
+    """normalize=False: pixels in [0, 1]; the default is those pixels standardized with MEAN/STD."""
+    from sgnlib.data import MEAN, STD
+    raw, y, info = data.load_cifar10("train", source="synthetic", normalize=False)
+    norm, y2, _ = data.load_cifar10("train", source="synthetic")
+    assert raw.min() >= 0 and raw.max() <= 1 and info["mean"] is None and torch.equal(y, y2)
+    mean, std = torch.tensor(MEAN).view(1, 3, 1, 1), torch.tensor(STD).view(1, 3, 1, 1)
+    assert torch.allclose(norm, (raw - mean) / std, atol=1e-6)

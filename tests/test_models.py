@@ -120,3 +120,18 @@ def test_no_weight_layer_names_the_model_and_the_supported_types():
         models.weight_layers(torch.nn.Sequential(torch.nn.Identity(), torch.nn.Embedding(3, 2)))
     with pytest.raises(ValueError, match="ReLU has no weight layer"):
         models.weight_layers(torch.nn.ReLU())
+
+
+def test_text_alexnet_is_the_architecture_the_text_describes():
+    """5x5 / stride 2 / padding 2 first convolution (4,800 weights) and three FC layers; the table
+    AlexNet's parameters and their order are unchanged by the option (old checkpoints load)."""
+    m = models.build("alexnet_text")
+    conv1 = m.features[0]
+    assert (conv1.kernel_size, conv1.stride, conv1.padding) == ((5, 5), (2, 2), (2, 2))
+    sizes = [(n, p.numel()) for n, p in models.weight_layers(m)]
+    assert sizes == [("Layer 1", 4800), ("Layer 2", 307200), ("Layer 3", 663552), ("Layer 4", 884736),
+                     ("Layer 5", 589824), ("FC 1", 1024 * 384), ("FC 2", 384 * 192), ("Layer 6", 1920)]
+    assert sum(isinstance(x, torch.nn.Linear) for x in m.modules()) == 3
+    assert list(models.build("alexnet").state_dict()) == [
+        f"features.{i}.{w}" for i in (0, 3, 6, 8, 10) for w in ("weight", "bias")] + [
+        "classifier.weight", "classifier.bias"]

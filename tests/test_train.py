@@ -1,8 +1,10 @@
 """Training on synthetic data: recipe, determinism, resume, errors (capture tests: tests/test_capture.py)."""
+import dataclasses
+
 import pytest
 import torch
 
-from sgnlib import train
+from sgnlib import models, train
 from sgnlib.data import load_cifar10
 
 
@@ -70,3 +72,24 @@ def test_fast_run_resumes_an_eager_checkpoint(tmp_path, synth, monkeypatch):
     assert [r["step"] for r in out["history"]] == ["eager", "compiled"]
     for p, q in zip(ref["model"].parameters(), out["model"].parameters()):
         assert float((p - q).detach().abs().max()) <= 1e-5 * float(p.detach().abs().max())
+
+
+def test_initial_model_is_where_training_starts(synth):
+    """Checkpoint epoch 0: `initial_model` equals the weights `train` starts from (a run at learning
+    rate 0 leaves them unchanged) and differs between seeds."""
+    x, y, _ = synth
+    out = train.train("alexnet", (x, y), recipe=train.Recipe(epochs=1, batch_size=64, lr=0.0), seed=3,
+                      progress=False)
+    init = train.initial_model("alexnet", 3).state_dict()
+    assert all(torch.equal(out["model"].state_dict()[k], v) for k, v in init.items())
+    assert not torch.equal(train.initial_model("alexnet", 4).state_dict()["classifier.weight"],
+                           init["classifier.weight"])
+
+
+def test_recipe_identity_leaves_later_added_defaults_out():
+    """normalize=True (added later) is absent from the identity, so ids and checkpoints made before it
+    existed hold; normalize=False is present; an old checkpoint's recipe dict compares equal."""
+    old = {k: v for k, v in dataclasses.asdict(train.Recipe()).items() if k != "normalize"}
+    assert train.recipe_identity(train.Recipe()) == train.recipe_identity(old)
+    assert "normalize" not in train.recipe_identity(train.Recipe())
+    assert train.recipe_identity(train.Recipe(normalize=False))["normalize"] is False

@@ -15,7 +15,7 @@ from ..config import Config
 from ..data import load_cifar10
 from ..paths import REPO_ROOT
 from ..provenance import provenance, resolve_device
-from ..train import checkpoint_path, model_from_checkpoint
+from ..train import checkpoint_path, initial_model, model_from_checkpoint
 
 
 class DataChangedError(ValueError):
@@ -33,11 +33,13 @@ class Context:
     def data(self, cfg: Config, split: str = "train"):
         """(images, labels, info) of the configuration's data; its sha256 must match the configuration's."""
         sub = cfg.subset if split == "train" else (100 if cfg.subset else None)
-        key = (split, cfg.data_source, sub)
+        norm = cfg.full_recipe().normalize
+        key = (split, cfg.data_source, sub, norm)
         if key not in self._data:
             if len(self._data) >= 2:
                 self._data.clear()
-            self._data[key] = load_cifar10(split, source=cfg.data_source, device=self.device, subset=sub)
+            self._data[key] = load_cifar10(split, source=cfg.data_source, device=self.device, subset=sub,
+                                           normalize=norm)
         x, y, info = self._data[key]
         if split == "train" and info.get("sha256") != cfg.data_sha256:
             raise DataChangedError(f"{cfg.data_source} data now has sha256 {str(info.get('sha256'))[:12]}… but the "
@@ -51,7 +53,10 @@ class Context:
         return checkpoint_path(self.checkpoint_folder(cfg), cfg.model, cfg.seed, epoch or cfg.checkpoint_epoch)
 
     def model(self, cfg: Config):
-        """The model at cfg.checkpoint_epoch, verified to be this configuration's training run."""
+        """The model at cfg.checkpoint_epoch, verified to be this configuration's training run; epoch 0 is
+        the initialization, rebuilt from the seed (`train.initial_model`, what training starts from)."""
+        if not cfg.needs_training():
+            return initial_model(cfg.model, cfg.seed, self.device)
         expect = {"model": cfg.model, "seed": cfg.seed, "epoch": cfg.checkpoint_epoch,
                   "data_sha256": cfg.data_sha256, "recipe": cfg.full_recipe()}
         model, _ = model_from_checkpoint(self.checkpoint_file(cfg), self.device, expect)

@@ -108,3 +108,35 @@ def test_minibatch_seed_is_1000_seed_plus_repeat(capture, ctx, train_cfg, make_c
         assert list(g[col]) == list(ref[col]), col
     # same weights as seed 0, so seed 0 repeat 1 (minibatch seed 1) is a different draw
     assert not np.array_equal(g[GAUSS].to_numpy(), runs["r1"]["gaussianity"][GAUSS].to_numpy())
+
+
+def test_initialization_needs_no_checkpoint_and_equals_a_direct_capture(make_cfg, tmp_path):
+    """checkpoint_epoch 0: the capture reads `initial_model` (no checkpoint folder is created or read)."""
+    from sgnlib.train import initial_model
+    cfg0 = make_cfg("capture", batch_size=8, n_batches=10, repeat=0, layers=LAYERS, checkpoint_epoch=0)
+    empty = Context("cpu", tmp_path / "none")
+    g = run_stage(cfg0, empty)["gaussianity"]
+    assert not (tmp_path / "none").exists()
+    x, y, _ = empty.data(cfg0)
+    ref, _ = gaussianity_of_noise(initial_model("alexnet", 0), F.cross_entropy, x, y, 8, 10,
+                                  layers=list(LAYERS), seed=0)
+    for col in GAUSS:
+        assert list(g[col]) == list(ref[col]), col
+
+
+def test_trajectory_protocol_continues_training_at_the_checkpoints_learning_rate(make_cfg, ctx):
+    """protocol trajectory=True: the rows are those of `minibatch_gradients` with the recipe's SGD at
+    the learning rate of the checkpoint's last epoch (`sgd_continuation`); the id differs."""
+    from sgnlib.stages.capture import sgd_continuation
+    cfg_t = make_cfg("capture", batch_size=8, n_batches=10, repeat=0, layers=LAYERS,
+                     protocol={"trajectory": True})
+    assert cfg_t.config_id != make_cfg("capture", batch_size=8, n_batches=10, repeat=0,
+                                       layers=LAYERS).config_id
+    opt = sgd_continuation(cfg_t)(torch.nn.Linear(2, 2).parameters())
+    assert opt.param_groups[0]["lr"] == cfg_t.full_recipe().lr_at(1)
+    g = run_stage(cfg_t, ctx)["gaussianity"]
+    x, y, _ = ctx.data(cfg_t)
+    ref, _ = gaussianity_of_noise(ctx.model(cfg_t), F.cross_entropy, x, y, 8, 10, layers=list(LAYERS),
+                                  seed=0, trajectory=sgd_continuation(cfg_t))
+    for col in GAUSS:
+        assert list(g[col]) == list(ref[col]), col

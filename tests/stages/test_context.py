@@ -75,3 +75,11 @@ def test_rows_puts_config_id_first_and_json_encodes_list_extras(make_cfg):
     assert (out.extra_num == 3).all() and (out.wall_s == 1.5).all() and (out.git_commit == "abc").all()
     assert (out.layers == '["Layer 6"]').all() and (out.batch_size == 8).all()
     assert list(table.columns) == ["layer", "value"]  # the input is not modified
+
+
+def test_data_follow_the_recipes_normalize(make_cfg, ctx):
+    """recipe normalize=False gives raw [0, 1] pixels to every stage; the default, standardized ones."""
+    raw, _, _ = ctx.data(make_cfg("capture", batch_size=8, n_batches=10, repeat=0,
+                                  recipe={"normalize": False}))
+    std, _, _ = ctx.data(make_cfg("capture", batch_size=8, n_batches=10, repeat=0))
+    assert raw.min() >= 0 and raw.max() <= 1 and std.min() < 0
