@@ -3,7 +3,8 @@
     python scripts/protocol_report.py [--scale protocol]
 
 Per factor: cells measured, mean Δpp and mean |Δpp| against the baseline, cells moved beyond the
-repeats' 95 % interval; per protocol: mean |ours - paper| over Table 1's cells (64-512, 200 batches).
+repeats' 95 % interval; per protocol: mean |ours - paper| over Table 1's cells (64-512, 200 batches);
+the ResNets by training state.
 """
 import argparse
 import sys
@@ -25,7 +26,7 @@ def main(argv=None):
               file=sys.stderr)
         return 2
     print(f"{g.config_id.nunique()} capture configurations committed")
-    for model in sorted(set(g.model)):
+    for model in sorted(set(g.model) & {"alexnet", "alexnet_bn"}):
         try:
             eff = ps.effects(g, model)
         except ValueError as e:
@@ -36,6 +37,10 @@ def main(argv=None):
         if model == "alexnet":
             print("\ndistance to the paper's Table 1 (mean |ours - paper| over the cells measured)")
             print(ps.distances(g, model).round(2).to_string(index=False))
+    rs = ps.resnet_states(g)
+    if len(rs):
+        print("\nResNets at batch 64 by training state (paper's Table 3 layers at >= 85 %)")
+        print(rs.round(2).to_string(index=False))
     return 0
 
 

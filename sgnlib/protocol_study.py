@@ -3,11 +3,13 @@
 Input: the `gaussianity` table of the `protocol` preset (sgnlib/presets/protocol.yaml). Every capture
 configuration there differs from the baseline (the cpu preset's protocol) in exactly one factor:
 a capture-protocol option (`protocol` column), a training-recipe option (`recipe`), the training seed,
-or the checkpoint epoch. `factor_of` names it; `effects` gives, per factor, layer and batch size,
+the checkpoint epoch (0: the initialization) or the architecture (`VARIANTS`: the text's AlexNet).
+`factor_of` names it; `effects` gives, per factor, layer and batch size,
 Δpp = factor mean - baseline mean with a 95 % interval from the repeats' spread (the baseline's pooled
 within-cell variance stands in for a factor measured once); `distances` gives each protocol's mean
 |ours - paper| over Table 1's cells (layers x batch sizes 64-512, 200 batches, paper rule), the
-distance fixed before any result was seen.
+distance fixed before any result was seen. `resnet_states` answers the ResNet questions: at which
+training state and protocol do "≥ 85 % at batch 64" (Table 3) and "steady over epochs" (Fig 6) hold.
 """
 from __future__ import annotations
 
@@ -20,6 +22,8 @@ from .report import paper_tables
 
 RULE = "gauss_pct_paper"
 CELL = ["layer", "batch_size"]
+# architectures studied as a factor of a baseline model (compared on the layers they share)
+VARIANTS = {"alexnet": ("alexnet_text",)}
 
 
 def _options(text) -> dict:
@@ -30,20 +34,26 @@ def _options(text) -> dict:
     return json.loads(text)
 
 
-def factor_of(row) -> str:
-    """The one thing a configuration changes relative to the baseline ('baseline' if nothing)."""
-    parts = [f"capture {k}={v}" for k, v in sorted(_options(row.get("protocol")).items())]
+def factor_of(row, model: str | None = None) -> str:
+    """The one thing a configuration changes relative to the baseline ('baseline' if nothing); `model`:
+    the baseline's model, when the row may be one of its `VARIANTS`."""
+    parts = [f"architecture={row['model']}"] if model is not None and row.get("model") != model else []
+    parts += [f"capture {k}={v}" for k, v in sorted(_options(row.get("protocol")).items())]
     parts += [f"training {k}={v}" for k, v in sorted(_options(row.get("recipe")).items())]
     if row.get("seed", 0) != 0:
         parts.append(f"training seed={int(row['seed'])}")
-    if row.get("checkpoint_epoch") != row.get("epochs"):
+    if row.get("checkpoint_epoch") == 0:
+        parts.append("checkpoint epoch=0 (initialization)")
+    elif row.get("checkpoint_epoch") != row.get("epochs"):
         parts.append(f"checkpoint epoch={int(row['checkpoint_epoch'])}")
     return "; ".join(parts) or "baseline"
 
 
 def with_factors(g: pd.DataFrame, model: str = "alexnet", n_batches: int = 200) -> pd.DataFrame:
-    g = g[(g.model == model) & (g.n_batches == n_batches)].copy()
-    g["factor"] = [factor_of(r) for r in g.to_dict("records")]
+    """Rows of `model` and its variants at `n_batches`, with their factor; variants keep the shared layers."""
+    keep = (g.model == model) | (g.model.isin(VARIANTS.get(model, ())) & g.layer.isin(g[g.model == model].layer))
+    g = g[keep & (g.n_batches == n_batches) & (g.stage == "capture")].copy()
+    g["factor"] = [factor_of(r, model) for r in g.to_dict("records")]
     return g
 
 
@@ -93,3 +103,84 @@ def distances(g: pd.DataFrame, model: str = "alexnet", n_batches: int = 200,
     out["baseline_same_cells_pp"] = [base.reindex(m[m.factor == f].set_index(CELL).index).mean()
                                      for f in out.factor]
     return out.sort_values("mean_abs_gap_pp").reset_index(drop=True)
+
+
+def effect_grid(eff: pd.DataFrame) -> pd.DataFrame:
+    """The effect table for the book: one row per factor and layer, one column per batch size, each cell
+    'Δ ± half-width' (pp); `beyond` (same shape) says where |Δ| exceeds the 95 % half-width."""
+    eff = eff.assign(cell=[f"{d:+.1f} ± {h:.1f}" for d, h in zip(eff.delta_pp, eff.half_width_95)])
+    order = factor_summary(eff).factor.tolist()
+    grid = eff.pivot_table(index=["factor", "layer"], columns="batch_size", values="cell", aggfunc="first")
+    beyond = eff.pivot_table(index=["factor", "layer"], columns="batch_size", values="beyond_spread",
+                             aggfunc="first")
+    idx = sorted(grid.index, key=lambda k: (order.index(k[0]), k[1]))
+    return grid.loc[idx], beyond.loc[idx]
+
+
+def resnet_states(g: pd.DataFrame, batch_size: int = 64, threshold: float = 85.0) -> pd.DataFrame:
+    """Per ResNet, checkpoint epoch and capture protocol at `batch_size`, 200 batches: % Gaussian (paper
+    rule) averaged over all layers and over the paper's Table 3 layers, the paper's layers at or above
+    `threshold` (the text's "≥ 85 % at batch 64"), and the paper's Table 3 mean at that batch size."""
+    paper = paper_tables()
+    t3 = paper[(paper.table == 3) & (paper.batch_size == batch_size)]
+    r = g[g.model.str.startswith("resnet") & (g.stage == "capture") & (g.batch_size == batch_size)
+          & (g.n_batches == 200)].copy()
+    r["protocol"] = [",".join(f"{k}={v}" for k, v in _options(x).items()) or "default" for x in r.get(
+        "protocol", pd.Series([None] * len(r), index=r.index))]
+    out = []
+    for (model, epochs, epoch, proto), d in r.groupby(["model", "epochs", "checkpoint_epoch", "protocol"]):
+        listed = d[d.layer.isin(t3.layer)]
+        out.append({"model": model, "trained_epochs": int(epoch), "run_epochs": int(epochs), "protocol": proto,
+                    "layers": len(d), "mean_all_pct": d[RULE].mean(),
+                    "mean_paper_layers_pct": listed[RULE].mean() if len(listed) else np.nan,
+                    "paper_layers_at_threshold": f"{int((listed[RULE] >= threshold).sum())}/{len(listed)}",
+                    "paper_table3_mean_pct": t3.gauss_pct_mean.mean() if model == "resnet56" else np.nan})
+    return pd.DataFrame(out)
+
+
+def coverage(cfgs, done_ids) -> pd.DataFrame:
+    """Per factor of the preset's capture configurations (`cfgs`, e.g. presets.expand): planned and
+    committed counts, so a partial run shows what is missing."""
+    rows = []
+    for c in cfgs:
+        if c.stage != "capture":
+            continue
+        d = c.to_dict()
+        base = next((m for m, vs in VARIANTS.items() if c.model in vs), c.model)
+        rows.append({"model": base, "factor": factor_of(d, base), "done": c.config_id in done_ids})
+    t = pd.DataFrame(rows)
+    return (t.groupby(["model", "factor"], sort=False).agg(planned=("done", "size"), committed=("done", "sum"))
+            .reset_index())
+
+
+def facts(eff: pd.DataFrame, dist: pd.DataFrame, full_cells: int = 24) -> dict[str, str]:
+    """The numbers the chapter's verdict quotes (glued): baseline distance, the best protocol measured on
+    all Table 1 cells and its distance, the factors that move most, the share of the gap they close."""
+    base = dist.set_index("factor").loc["baseline"]
+    full = dist[dist.cells == full_cells]
+    best = full.sort_values("mean_abs_gap_pp").iloc[0]
+    summ = factor_summary(eff)
+    top = summ.head(3)
+    return {
+        "base-distance": f"{base.mean_abs_gap_pp:.1f}", "base-gap": f"{base.mean_gap_pp:+.1f}",
+        "base-cells": f"{int(base.cells)}",
+        "best-protocol": str(best.factor), "best-distance": f"{best.mean_abs_gap_pp:.1f}",
+        "best-closes": f"{base.mean_abs_gap_pp - best.mean_abs_gap_pp:+.1f}",
+        "full-protocols": f"{len(full)}", "factors": f"{len(summ)}",
+        "top-factors": "; ".join(f"{r.factor} (mean |Δ| {r.mean_abs_delta_pp:.1f} pp, mean Δ "
+                                 f"{r.mean_delta_pp:+.1f} pp, {int(r.beyond_spread)}/{int(r.cells)} cells beyond "
+                                 f"the spread)" for r in top.itertuples()),
+        "n-beyond": f"{int((summ.beyond_spread > 0).sum())}",
+    }
+
+
+def effect_grid_html(eff: pd.DataFrame, uid: str, caption: str) -> str:
+    """`effect_grid` as an HTML table, Δ cells coloured by sign, saturated where beyond the spread."""
+    from .tables import delta_style, html_table
+    grid, beyond = effect_grid(eff)
+    delta = eff.pivot_table(index=["factor", "layer"], columns="batch_size", values="delta_pp",
+                            aggfunc="first").loc[grid.index]
+    cols = list(grid.columns)
+    frame = grid.fillna("–").rename(columns={c: f"batch {c}" for c in cols})
+    return html_table(frame, uid, caption, index=True, cell_style=lambda i, c: delta_style(
+        delta.iloc[i][int(c.split()[1])], bool(beyond.iloc[i][int(c.split()[1])])) if c.startswith("batch ") else "")

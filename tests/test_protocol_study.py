@@ -14,7 +14,8 @@ def rows(values, **fields):
     out = []
     for (layer, bs), pcts in values.items():
         for r, v in enumerate(pcts):
-            out.append({"model": "alexnet", "n_batches": 200, "epochs": 15, "checkpoint_epoch": 15, "seed": 0,
+            out.append({"model": "alexnet", "stage": "capture", "n_batches": 200, "epochs": 15,
+                        "checkpoint_epoch": 15, "seed": 0,
                         "layer": layer, "batch_size": bs, "repeat": r, "gauss_pct_paper": v, **fields})
     return out
 
@@ -68,3 +69,64 @@ def test_missing_baseline_is_an_error():
     g = pd.DataFrame(rows({("Layer 1", 64): [1.0]}, protocol=json.dumps({"augment": True})))
     with pytest.raises(ValueError, match="no baseline rows"):
         ps.effects(g)
+
+
+def test_initialization_and_architecture_factors():
+    assert ps.factor_of({"epochs": 15, "checkpoint_epoch": 0, "seed": 0}) == "checkpoint epoch=0 (initialization)"
+    row = {"model": "alexnet_text", "epochs": 15, "checkpoint_epoch": 15, "seed": 0}
+    assert ps.factor_of(row, "alexnet") == "architecture=alexnet_text"
+    assert ps.factor_of({**row, "model": "alexnet"}, "alexnet") == "baseline"
+
+
+def test_variant_is_compared_on_the_layers_it_shares():
+    """alexnet_text's FC 1 / FC 2 have no baseline cell: left out of effects and distances."""
+    base = rows({("Layer 1", 64): [10.0, 12.0], ("Layer 6", 64): [20.0, 22.0]})
+    text = [dict(r, model="alexnet_text") for r in rows({("Layer 1", 64): [30.0], ("FC 1", 64): [50.0]})]
+    for r in base + text:
+        r["stage"] = "capture"
+    eff = ps.effects(pd.DataFrame(base + text))
+    assert list(eff.factor) == ["architecture=alexnet_text"] and list(eff.layer) == ["Layer 1"]
+    assert eff.delta_pp.iloc[0] == pytest.approx(19.0)
+    grid, beyond = ps.effect_grid(eff)
+    assert grid.loc[("architecture=alexnet_text", "Layer 1"), 64] == "+19.0 ± " + \
+        f"{eff.half_width_95.iloc[0]:.1f}" and bool(beyond.loc[("architecture=alexnet_text", "Layer 1"), 64])
+
+
+def test_resnet_states_against_table_3_by_hand():
+    paper = paper_tables()
+    t3 = paper[(paper.table == 3) & (paper.batch_size == 64)]
+    layers = list(t3.layer)
+    g = pd.DataFrame([{"model": "resnet56", "stage": "capture", "epochs": 1, "checkpoint_epoch": e,
+                       "batch_size": 64, "n_batches": 200, "layer": l, "gauss_pct_paper": v, "protocol": ""}
+                      for e, v0 in ((0, 90.0), (1, 80.0)) for i, l in enumerate(layers + ["Block 3 Layer 17"])
+                      for v in [v0 + i]])
+    s = ps.resnet_states(g).set_index("trained_epochs")
+    assert s.loc[0, "layers"] == len(layers) + 1
+    assert s.loc[0, "mean_paper_layers_pct"] == pytest.approx(90 + (len(layers) - 1) / 2)
+    assert s.loc[0, "paper_layers_at_threshold"] == f"{len(layers)}/{len(layers)}"
+    assert s.loc[1, "paper_layers_at_threshold"] == f"{sum(80 + i >= 85 for i in range(len(layers)))}/{len(layers)}"
+    assert s.loc[0, "paper_table3_mean_pct"] == pytest.approx(t3.gauss_pct_mean.mean())
+
+
+def test_coverage_counts_planned_and_committed():
+    from sgnlib.config import Config
+    base = dict(stage="capture", epochs=15, data_source="synthetic", data_sha256="a" * 64, checkpoint_epoch=15,
+                batch_size=64, n_batches=200, repeat=0)
+    cfgs = [Config(model="alexnet", **base), Config(model="alexnet", **{**base, "repeat": 1}),
+            Config(model="alexnet_text", **base), Config(model="alexnet", **{**base, "checkpoint_epoch": 0}),
+            Config("train", "alexnet", 15, checkpoint_epochs=(15,), data_source="synthetic")]
+    cov = ps.coverage(cfgs, {cfgs[0].config_id}).set_index("factor")
+    assert cov.loc["baseline", "planned"] == 2 and cov.loc["baseline", "committed"] == 1
+    assert cov.loc["architecture=alexnet_text", "planned"] == 1
+    assert cov.loc["checkpoint epoch=0 (initialization)", "committed"] == 0
+
+
+def test_facts_pick_the_best_protocol_on_full_coverage():
+    dist = pd.DataFrame({"factor": ["baseline", "a", "b"], "cells": [24, 24, 4], "mean_abs_gap_pp": [18.0, 15.0, 2.0],
+                         "mean_gap_pp": [-10.0, -8.0, 0.0], "baseline_same_cells_pp": [18.0, 18.0, 10.0]})
+    eff = pd.DataFrame({"factor": ["a", "a", "b"], "layer": ["Layer 1"] * 3, "batch_size": [64, 128, 64],
+                        "delta_pp": [2.0, -4.0, 1.0], "half_width_95": [1.0, 1.0, 2.0],
+                        "beyond_spread": [True, True, False]})
+    f = ps.facts(eff, dist)
+    assert f["best-protocol"] == "a" and f["best-distance"] == "15.0" and f["best-closes"] == "+3.0"
+    assert f["base-distance"] == "18.0" and f["top-factors"].startswith("a (mean |Δ| 3.0 pp, mean Δ -1.0 pp, 2/2")
