@@ -6,7 +6,6 @@ scales are evaluated. A check that holds gives REPRODUCED, one that fails NOT RE
 from __future__ import annotations
 
 import functools
-import math
 
 import numpy as np
 
@@ -33,53 +32,33 @@ def check_zero_mean():
 
 @functools.lru_cache(maxsize=None)
 def check_lemma1():
-    """Lemma 1 / eq 35: var f(X) <= c^2 var X for Lipschitz f (c = Lipschitz constant)."""
-    from scipy import special, stats
-    acts = {"relu": (lambda x: np.maximum(x, 0), 1.0), "tanh": (np.tanh, 1.0),
-            "sigmoid": (special.expit, 0.25), "softplus": (lambda x: np.logaddexp(0, x), 1.0),
-            "leaky_relu": (lambda x: np.where(x > 0, x, 0.01 * x), 1.0)}
-    laws = {"N(0.3, 2^2)": stats.norm(0.3, 2), "Laplace": stats.laplace(0.5, 1), "t_5": stats.t(5),
-            "U(0, 255)": stats.uniform(0, 255), "Exp(1)": stats.expon()}
-    worst = 0.0
-    for f, c in acts.values():
-        for law in laws.values():
-            m = law.expect(f)
-            v = law.expect(lambda x: (f(x) - m) ** 2)
-            worst = max(worst, v / (c * c * law.var()))
-    return worst <= 1 + 1e-9, f"max var f(X) / (c² var X) = {worst:.3f}", \
-        f"{len(acts)} Lipschitz activations x {len(laws)} finite-variance laws, by quadrature"
+    """Lemma 1 / eq 35: var f(X) <= c^2 var X for c-Lipschitz f, on every k-atom law (SymPy) and families."""
+    from .. import clt
+    ident, fam = clt.lemma1_pair_identity(4), clt.lemma1_family()
+    worst = max(fam["worst"], fam["activations"], fam["affine_max"])
+    return ident == 0 and worst <= 1 + 1e-9, f"max var f(X) / (c² var X) = {worst:.3f}", \
+        f"SymPy: var Y = ½Σp_ip_j(y_i - y_j)² on 4-atom laws; {fam['n']} random laws x piecewise-linear f, " \
+        f"f = cx, {len(clt.ACTIVATIONS)} activations on 5 continuous laws (sgnlib.clt.lemma1_family)"
 
 
 @functools.lru_cache(maxsize=None)
 def check_lemma2():
-    """Lemma 2 / eq 40: |d L_CE / d a_i| <= 1 (SymPy: the gradient is softmax - one-hot)."""
-    from .. import langevin as L
+    """Lemma 2 / eq 40: |d L_CE / d a_i| <= 1 (SymPy: the gradient is softmax * sum(y) - y; random families)."""
+    from .. import clt
     try:
-        L.check_lemma2(4)
+        clt.check_lemma2(4)
     except AssertionError as e:
-        return False, str(e), "sgnlib.langevin.check_lemma2"
-    rng = np.random.default_rng(0)
-    a = rng.normal(scale=30, size=(10000, 10))
-    p = np.exp(a - a.max(1, keepdims=True))
-    p /= p.sum(1, keepdims=True)
-    y = np.eye(10)[rng.integers(0, 10, 10000)]
-    worst = float(np.abs(p - y).max())
-    return worst <= 1, f"max |∂L/∂a_i| = {worst:.4f} over 10⁴ random logits", \
-        "SymPy: ∂L/∂a_i = softmax_i - y_i for M = 4, so each entry lies in (-1, 1)"
+        return False, str(e), "sgnlib.clt.check_lemma2"
+    general, worst = clt.lemma2_general_labels(4), clt.lemma2_family()
+    return general and worst <= 1, f"max |∂L/∂a_i| = {worst:.4f} over 200 random (M <= 1000, logits <= 10³)", \
+        "SymPy: ∂L/∂a_i = softmax_i·Σy_j - y_i for M = 4, in (-1, 1) for probability-vector labels"
 
 
 @functools.lru_cache(maxsize=None)
 def check_berry_esseen():
     """Theorem 1 / eq 13 with A0 = 0.4748 on exact laws (Bernoulli, exponential, uniform sums)."""
-    from .. import langevin as L
-    from ..stats.moments import A0_SHEVTSOVA
-    worst, where = 0.0, ""
-    for law in ("bernoulli", "exponential", "uniform"):
-        for n in (1, 2, 5, 10, 30):
-            ks = L.kolmogorov_distance_of_sum(law, n)
-            bound = A0_SHEVTSOVA * L.standardized_third_moment(law) / math.sqrt(n)
-            if ks / bound > worst:
-                worst, where = ks / bound, f"{law}, n = {n}"
+    from .. import clt
+    worst, where = clt.berry_esseen_worst()
     return worst <= 1, f"max sup|F_n - Φ| / bound = {worst:.3f} ({where})", \
         "exact CDFs of standardized sums of n = 1..30 Bernoulli(0.3), Exp(1), U(0,1) draws"
 
@@ -87,29 +66,16 @@ def check_berry_esseen():
 @functools.lru_cache(maxsize=None)
 def check_moors():
     """Eq 19-21 and 44: E z^4 = var z^2 + 1, 1 <= beta/sigma^3 <= sqrt(E z^4), (E|X|^3)^(4/3) <= E X^4."""
-    from scipy import stats
-    laws = {"Exp(1)": stats.expon(), "Laplace": stats.laplace(), "t_7": stats.t(7), "U(0,1)": stats.uniform(),
-            "Gamma(0.5)": stats.gamma(0.5), "Bernoulli(0.1)": None}
-    worst_moors, ratios = 0.0, []
-    for name, law in laws.items():
-        if law is None:
-            p = 0.1
-            vals, probs = np.array([-p, 1 - p]), np.array([1 - p, p])
-            E = lambda f: float((f(vals) * probs).sum())  # noqa: E731
-        else:
-            mu = law.mean()
-            E = lambda f, law=law, mu=mu: law.expect(lambda x: f(x - mu))  # noqa: E731
-        s2 = E(lambda d: d ** 2)
-        beta = E(lambda d: np.abs(d) ** 3)
-        ez4 = E(lambda d: d ** 4) / s2 ** 2
-        var_z2 = E(lambda d: (d ** 2 / s2 - 1) ** 2)
-        worst_moors = max(worst_moors, abs(ez4 - (var_z2 + 1)))
-        r = beta / s2 ** 1.5
-        ratios.append((r, math.sqrt(ez4), beta ** (4 / 3), E(lambda d: d ** 4)))
-    ok = worst_moors < 1e-6 and all(1 - 1e-9 <= r <= b + 1e-9 and j <= k + 1e-9 for r, b, j, k in ratios)
-    lo = min(r for r, *_ in ratios)
-    return ok, f"|E z⁴ - var z² - 1| <= {worst_moors:.0e}; β/σ³ in [{lo:.3f}, …] <= √E z⁴ on all laws", \
-        f"{len(laws)} laws by quadrature (symbolic version: sgnlib.langevin.check_moors); β/σ³ >= 1 always"
+    from .. import clt
+    try:
+        clt.check_moors()
+    except AssertionError as e:
+        return False, str(e), "sgnlib.clt.check_moors"
+    m = clt.moments_family()
+    ok = clt.moors_identity(3) == 0 and m["moors_err"] < 1e-6 and m["min_ratio"] >= 1 - 1e-9 \
+        and m["max_cs"] <= 1 + 1e-9 and m["eq44"] <= 1 + 1e-9
+    return ok, f"|E z⁴ - var z² - 1| < 1e-6; β/σ³ in [{m['min_ratio']:.3f}, √E z⁴] on all laws", \
+        f"SymPy on every 3-atom law and Exp(1); {m['n']} laws (random discrete, Bernoulli grid, 6 continuous)"
 
 
 @functools.lru_cache(maxsize=None)
@@ -130,53 +96,46 @@ _H = [[2, 1], [1, 3]]
 def check_prop1():
     """Prop 1: for a generic (non-commuting) constant D and quadratic potential no potential psi exists."""
     from .. import langevin as L
-    asym = L.potential_condition_asymmetry(_H, [[1, 0], [0, 2]])
-    ok = any(x != 0 for x in asym)
-    return ok, f"D⁻¹H - (D⁻¹H)ᵀ = {list(asym)} for H = {_H}, D = diag(1, 2)", \
-        "SymPy: eq 62's Jacobian 2γD⁻¹H is not symmetric, so eq 58 fails and no Gibbs form exp(-ψ) exists"
+    p = L.prop1_family()
+    ok = L.commutator_form().is_zero_matrix and p["generic_broken"] == p["n"]
+    return ok, f"D⁻¹H not symmetric for {p['generic_broken']}/{p['n']} random SPD (H, D)", \
+        "SymPy: D⁻¹H - (D⁻¹H)ᵀ = D⁻¹[H, D]D⁻¹, so eq 58 fails whenever D and H do not commute; no Gibbs form"
 
 
 @functools.lru_cache(maxsize=None)
 def check_prop1_isotropic_only():
-    """Proof of Prop 1: 'eq 62 holds only when D = D I'. Holds iff D^-1 H is symmetric for every
-    non-isotropic D; D = H (the setting of Prop 2) is a counterexample."""
+    """Proof of Prop 1: 'eq 62 holds only when D = D I'. Holds iff D^-1 H is asymmetric for every
+    non-isotropic D; D commuting with H (e.g. D = H, the setting of Prop 2) is a counterexample."""
     from .. import langevin as L
-    asym = L.potential_condition_asymmetry(_H, _H)
-    holds = any(x != 0 for x in asym)
-    return holds, f"D = H = {_H} (not isotropic): D⁻¹H - (D⁻¹H)ᵀ = {list(asym)}", \
-        "SymPy: eq 62 is integrable whenever D commutes with H, e.g. D ∝ H as Prop 2 itself assumes"
+    asym, p = L.potential_condition_asymmetry(_H, _H), L.prop1_family()
+    holds = any(x != 0 for x in asym) and p["commuting_max"] > 1e-9
+    return holds, f"D = H = {_H}: D⁻¹H - (D⁻¹H)ᵀ = {list(asym)}; {p['n']} random anisotropic D = poly(H): " \
+        f"max asymmetry {L.fmt_small(p['commuting_max'])}", \
+        "SymPy and random families: eq 62 is integrable whenever D commutes with H, e.g. D ∝ H as Prop 2 assumes"
 
 
 @functools.lru_cache(maxsize=None)
 def check_prop1_current():
     """Proof of Prop 1: 'J_theta = -v pi != 0 in a stationary state, so the Kramers equation is not compatible
     with detailed balance'. With constant isotropic D = c I the Gibbs law exp(-2 gamma/c (phi + v^2/2)) is
-    stationary although its current J_theta = -v pi is not zero; the statement holds iff that law is not
-    stationary."""
-    import sympy as sp
-
+    stationary for every potential phi although its current J_theta = -v pi is not zero; the statement holds
+    iff that law is not stationary."""
     from .. import langevin as L
-    gamma, c = sp.symbols("gamma c", positive=True)
-    h11, h12, h22 = sp.symbols("h11 h12 h22", real=True)
-    H = sp.Matrix([[h11, h12], [h12, h22]])
-    s = c / (2 * gamma)
-    stationary = L.kramers_lyapunov_residual(H, gamma, c * sp.eye(2), s * H.inv(), s * sp.eye(2)) == sp.zeros(4)
-    return not stationary, f"D = c I: Gibbs covariance (c/2γ)·diag(H⁻¹, I) stationary: {stationary}", \
-        "SymPy Lyapunov residual, general symmetric 2x2 H: a stationary Gibbs state with J_θ = -vπ ≠ 0"
+    stationary = L.gibbs_isotropic_residual() == 0
+    return not stationary, f"D = c I: Gibbs law exp(-2γ/c (φ + |v|²/2)) stationary: {stationary}", \
+        "SymPy, eq 54 for a general potential φ(θ₀, θ₁): a stationary Gibbs state with J_θ = -vπ ≠ 0"
 
 
 @functools.lru_cache(maxsize=None)
 def check_prop2():
-    import sympy as sp
-
     from .. import langevin as L
-    ok_sym = L.lyapunov_residual_prop2() == sp.zeros(4)
-    H = np.array([[2.0, 0.6], [0.6, 1.0]])
-    S = L.momentum_sgd_stationary_cov(H, H, 2.0, 0.01)
-    err = float(np.abs(S - L.prop2_prediction(H, 2.0, 0.01)).max() / np.abs(S).max())
-    return ok_sym and err < 0.05, \
-        f"Lyapunov residual zero: {ok_sym}; momentum SGD at Δt = 0.01: max rel. error {err:.3f}", \
-        "SymPy (general symmetric 2x2 H, D = Δt H) and the exact stationary covariance of momentum SGD"
+    ok_sym = bool(L.lyapunov_residual_prop2().is_zero_matrix)
+    p = L.prop2_family()
+    err = p["H_worst"][-1]
+    return ok_sym and err < 0.05 and p["halving_min"] > 1.5, \
+        f"Lyapunov residual zero: {ok_sym}; momentum SGD, C = H, Δt = {p['dts'][-1]}: worst rel. error {err:.3f}", \
+        f"SymPy (general symmetric 2x2 H, D = Δt H) and the exact stationary covariance of momentum SGD on " \
+        f"{p['n']} random SPD H (error O(Δt))"
 
 
 CHECKS = {"zero_mean": check_zero_mean, "lemma1": check_lemma1, "lemma2": check_lemma2,
