@@ -50,7 +50,7 @@ def timed(fn):
 
 def mle(x: np.ndarray, backend: str) -> tuple[np.ndarray, float]:
     t = time.perf_counter()
-    est = np.array([fit_alpha_stable(x[:, j], backend=backend, symmetric=True)["alpha"] for j in range(x.shape[1])])
+    est = np.array([fit_alpha_stable(x[:, j], backend=backend, symmetric=True)["tail_index"] for j in range(x.shape[1])])
     return est, time.perf_counter() - t
 
 

@@ -9,6 +9,8 @@ with provenance. pylevy (PyPI levy-stable, GPL-3.0-or-later; the paper's tool, f
 a second per column, scipy.stats.levy_stable tens of seconds; mohammadi is
 `sgnlib.stats.mohammadi_alpha` (unclipped, K1 = largest divisor of n <= sqrt n) on the same samples.
 The MLEs fit all four parameters, as pylevy's `fit_levy` does by default; --symmetric pins beta = 0.
+Columns tail_index and skewness hold the law's alpha and beta (`alpha` names no column: it is also
+the significance level and the paper's step size).
 --limit N fits the first N columns only (a quick run). Resumable: (column, backend) pairs already in
 the output are skipped.
 """
@@ -35,7 +37,7 @@ KEY = ["config_id", "layer", "dim", "backend"]
 def fit(samples, backend: str, symmetric: bool) -> dict:
     if backend == "mohammadi":
         a = float(mohammadi_alpha(torch.as_tensor(samples - samples.mean()))[0])
-        return {"alpha": a, "beta": float("nan"), "loc": float("nan"), "scale": float("nan"),
+        return {"tail_index": a, "skewness": float("nan"), "loc": float("nan"), "scale": float("nan"),
                 "parametrization": "", "error": ""}
     out = fit_alpha_stable(samples, backend=backend, symmetric=symmetric)
     out.pop("backend")
@@ -85,7 +87,7 @@ def main(argv=None):
                    **versions, **provenance("cpu", {"source": first.data_source, "sha256": first.data_sha256}),
                    "source_table": f"data/results/{a.scale}/examples.csv.gz", "source_commit": first.git_commit}
             append_rows(pd.DataFrame([row]), out)
-            print(f"{layer} dim {dim} bs {first.batch_size}: alpha {res['alpha']:.3f} ({backend}, "
+            print(f"{layer} dim {dim} bs {first.batch_size}: tail index {res['tail_index']:.3f} ({backend}, "
                   f"{row['fit_s']:.1f} s){' ' + res['error'] if res['error'] else ''}", flush=True)
     return 0
 

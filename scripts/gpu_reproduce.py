@@ -3,7 +3,7 @@
     SGN_DATA=.carry/cifar10 python scripts/gpu_reproduce.py OUT --budget 540
     python scripts/gpu_reproduce.py OUT --preset smoke --bench-quick --data-source synthetic --device cpu  # rehearsal
 
-Runs the `paper` preset's configurations in-process (no Jupyter on the GPU host) into a results store
+Runs the `paper-recipe` preset's configurations in-process (no Jupyter on the GPU host) into a results store
 under --work (default /tmp/sgn-work), packed after each group into OUT/results-<scale>.tar.gz; OUT also
 gets run.log and manifest.json (the benchmarks' JSON folded in) — three files, since the device tool
 brings back at most eight. At home: `tar xzf results-<scale>.tar.gz -C /tmp/r && python -m sgnlib.sweep
@@ -54,7 +54,7 @@ def main():
     ap.add_argument("--data-source", default="auto")
     ap.add_argument("--scale", help="results folder name (default: paper-recipe with the preset's epochs, "
                                      "gpu-short when --alexnet-epochs/--resnet-epochs shorten training)")
-    ap.add_argument("--preset", default="paper", help="paper; smoke for a seconds-long end-to-end rehearsal")
+    ap.add_argument("--preset", default="paper-recipe", help="paper-recipe; smoke for a seconds-long end-to-end rehearsal")
     ap.add_argument("--skip-bench", action="store_true")
     ap.add_argument("--bench-quick", action="store_true", help="seconds-long benchmarks (CPU rehearsal of the script)")
     ap.add_argument("--final-models", default="", help="comma list: bring back model-only final checkpoints "

@@ -32,7 +32,7 @@ def main(argv=None):
         except ValueError as e:
             print(f"{model}: {e}")
             continue
-        print(f"\n{model}: effect of each factor on % Gaussian (paper rule), 200 batches")
+        print(f"\n{model}: effect of each factor on % Gaussian (point masses counted Gaussian), 200 batches")
         print(ps.factor_summary(eff).round(2).to_string(index=False))
         if model == "alexnet":
             print("\ndistance to the paper's Table 1 (mean |ours - paper| over the cells measured)")

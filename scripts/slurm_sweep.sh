@@ -12,5 +12,5 @@
 #SBATCH --output=slurm-%A_%a.log
 set -euo pipefail
 cd "${SLURM_SUBMIT_DIR:-$(dirname "$0")/..}"
-exec "${PYTHON:-python}" -m sgnlib.sweep --preset "${PRESET:-paper}" --runner inprocess \
+exec "${PYTHON:-python}" -m sgnlib.sweep --preset "${PRESET:-paper-recipe}" --runner inprocess \
     --shard "${SLURM_ARRAY_TASK_ID}/${SLURM_ARRAY_TASK_COUNT}" "$@"

@@ -222,7 +222,7 @@ def minibatch_gradients(model, loss_fn, images, labels, batch_size: int, n_batch
 
 
 def gaussianity_of_noise(model, loss_fn, images, labels, batch_size: int, n_batches: int, layers=None,
-                         seed: int = 0, alpha: float = 0.05, max_bytes: float | None = None, keep=None,
+                         seed: int = 0, level: float = 0.05, max_bytes: float | None = None, keep=None,
                          progress: bool = False, **protocol) -> tuple[pd.DataFrame, dict]:
     """Per-layer Gaussianity table of the minibatch gradient noise, plus timings and kept samples.
 
@@ -242,7 +242,7 @@ def gaussianity_of_noise(model, loss_fn, images, labels, batch_size: int, n_batc
             res = shapiro_wilk(m)
             sync(images.device)
             t_sw += time.perf_counter() - t1
-            tables.append(gaussianity({name: res}, alpha))
+            tables.append(gaussianity({name: res}, level))
             if keep is not None:
                 kept[name] = keep(name, m, res)
         del mats
@@ -257,17 +257,18 @@ def sync(device):
 
 
 def probe(model, loss_fn, images, labels, batch_size: int = 128, n_batches: int = 200, layers=None,
-          alpha: float = 0.05, seed: int = 0) -> pd.DataFrame:
+          level: float = 0.05, seed: int = 0) -> pd.DataFrame:
     """Run the paper's Gaussianity test on ANY model, loss and data tensors.
 
     Returns one row per weight layer (Conv1d/2d/3d, ConvTranspose and Linear weights in forward
     order unless `layers` names them; other weight matrices are warned about, or raise if named):
-    % Gaussian under the paper's rule, the strict rule, after BH-FDR, % degenerate (eq 15-16).
+    % Gaussian with point masses counted Gaussian (the paper's rule) and not counted, after BH-FDR
+    at the significance level `level`, % degenerate (eq 15-16).
     Modes: a train-mode model is used as set (frozen BatchNorm keeps its running statistics); an
     eval-mode model is switched to train mode for the capture. Every module's flag and the
     BatchNorm running statistics are restored afterwards.
     """
-    table, _ = gaussianity_of_noise(model, loss_fn, images, labels, batch_size, n_batches, layers, seed, alpha)
+    table, _ = gaussianity_of_noise(model, loss_fn, images, labels, batch_size, n_batches, layers, seed, level)
     return table
 
 

@@ -1,8 +1,8 @@
 """Scale-out: run a checked sweep as jobs of submitit's local executor or of SLURM (`--executor local|slurm`).
 
-    python -m sgnlib.sweep --preset paper --runner inprocess --executor slurm --slurm-partition gpu \
+    python -m sgnlib.sweep --preset paper-recipe --runner inprocess --executor slurm --slurm-partition gpu \
         --slurm-time 2-00:00:00 --jobs 8            # 4 training jobs, then 8 jobs reading their checkpoints
-    python -m sgnlib.sweep --preset paper --executor slurm --jobs 8 --dry-run    # the job plan, nothing submitted
+    python -m sgnlib.sweep --preset paper-recipe --executor slurm --jobs 8 --dry-run  # the job plan, nothing submitted
     python -m sgnlib.sweep --preset smoke --data-source synthetic --executor local  # the same jobs on this machine
 
 Job plan. Checkpoints are the only dependencies between configurations, so the plan follows them:
@@ -14,7 +14,7 @@ balanced by the engine's time estimate (largest first into the least loaded job,
 
 Why dependencies and not k shards started at once: the engine makes shards safe together (a shard
 that needs a checkpoint waits for whoever trains it), but on a cluster that wait is a GPU allocation
-held idle for the whole training (hours on the paper preset) and bounded by `--wait`. With afterok
+held idle for the whole training (hours on the paper-recipe preset) and bounded by `--wait`. With afterok
 dependencies a capture job is not even scheduled until its checkpoint exists; a failed training job
 cancels its dependents (`kill_on_invalid_dep=yes`, and the driver scancels them) instead of leaving them
 pending forever. The

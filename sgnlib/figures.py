@@ -16,7 +16,7 @@ from .report import final_epoch_grid, layer_order
 FIG_DIR = REPO_ROOT / "figures"
 OKABE_ITO = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
 MARKERS = "osD^vPX*"
-PCT = "% Gaussian dimensions (paper rule)"
+PCT = "% Gaussian dimensions (point masses counted)"
 OURS = (Line2D([], [], color="k", ls="-", marker="o", ms=3), "ours (band: ± 1 std over repeats)")
 PAPER = (Line2D([], [], color="k", ls="--"), "paper (its tables)")
 NULL = (Line2D([], [], color="grey", ls=":"), "95 % null ceiling")
@@ -80,7 +80,7 @@ def _legend_below(fig, axes, extra=(), ncol=4, bottom=0.1):
 
 
 def _panel_vs_batch(ax, grid, ref, layers, cols, nb):
-    d = grid[grid.n_batches == nb].groupby(["layer", "batch_size"]).gauss_pct_paper
+    d = grid[grid.n_batches == nb].groupby(["layer", "batch_size"]).gauss_pct_incl_degenerate
     mean, std = d.mean(), d.std()
     for i, (c, layer) in enumerate(zip(cols, layers)):
         if layer in mean.index.get_level_values(0):
@@ -139,7 +139,7 @@ def _series(ax, d, layers, title):
 
 def _by_epoch(g, models_, batch_size, n_batches):
     s = g[(g.batch_size == batch_size) & (g.n_batches == n_batches) & g.model.isin(models_)]
-    return s.groupby(["model", "layer", "checkpoint_epoch"]).gauss_pct_paper.mean()
+    return s.groupby(["model", "layer", "checkpoint_epoch"]).gauss_pct_incl_degenerate.mean()
 
 
 def gaussianity_over_epochs(g: pd.DataFrame, models_: list[str], name: str, source: str = "",
@@ -266,7 +266,7 @@ def noise_examples(ex: pd.DataFrame, layer: str, batch_size: int, name: str, sou
                 continue
             col = d[(d.kind == k) & (d.dim == ds[c])]
             ax.hist(col.noise, bins=25, color=OKABE_ITO[r])
-            ax.set_title(f"p={col.p.iloc[0]:.2g}, α={col.alpha_mohammadi.iloc[0]:.2f}", fontsize=7)
+            ax.set_title(f"p={col.p.iloc[0]:.2g}, α={col.tail_index_mohammadi.iloc[0]:.2f}", fontsize=7)
             ax.tick_params(labelsize=5)
             ax.ticklabel_format(axis="x", style="sci", scilimits=(-2, 2))
             ax.xaxis.get_offset_text().set_fontsize(5)
@@ -286,7 +286,7 @@ def noise_across_batch_sizes(ex: pd.DataFrame, layer: str, name: str, source: st
         ax.hist(g.groupby("dim").noise.transform(lambda v: (v - v.mean()) / v.std()), bins=40, range=(-6, 6),
                 density=True, color=OKABE_ITO[1])
         ax.plot(xs, np.exp(-xs ** 2 / 2) / np.sqrt(2 * np.pi), "k--", lw=0.8, label="N(0, 1)")
-        ax.set_title(f"batch {bs}, mean α={g.groupby('dim').alpha_mohammadi.first().mean():.2f}", fontsize=7)
+        ax.set_title(f"batch {bs}, mean α={g.groupby('dim').tail_index_mohammadi.first().mean():.2f}", fontsize=7)
         ax.set(yscale="log", xlabel="noise / its std")
     axes[0][0].set_ylabel("density (log scale)")
     axes[0][0].legend(fontsize=6)

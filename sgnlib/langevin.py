@@ -14,43 +14,43 @@ import sympy as sp
 
 
 def momentum_from_langevin(gamma, m, dt):
-    """Eq 26: rho = 1 / (1 + gamma dt / m), alpha = dt / (gamma + m / dt)."""
+    """Eq 26: rho = 1 / (1 + gamma dt / m), lr = dt / (gamma + m / dt) (the paper's learning rate α)."""
     return 1 / (1 + gamma * dt / m), dt / (gamma + m / dt)
 
 
-def langevin_from_momentum(rho, alpha, dt):
-    """Inverse of eq 26: friction gamma = dt (1 - rho) / alpha and mass m = rho dt^2 / alpha."""
-    if not 0 < rho < 1 or alpha <= 0 or dt <= 0:
-        raise ValueError(f"need 0 < rho < 1, alpha > 0, dt > 0; got rho={rho}, alpha={alpha}, dt={dt}")
-    return dt * (1 - rho) / alpha, rho * dt ** 2 / alpha
+def langevin_from_momentum(rho, lr, dt):
+    """Inverse of eq 26: friction gamma = dt (1 - rho) / lr and mass m = rho dt^2 / lr (lr: the paper's α)."""
+    if not 0 < rho < 1 or lr <= 0 or dt <= 0:
+        raise ValueError(f"need 0 < rho < 1, lr > 0, dt > 0; got rho={rho}, lr={lr}, dt={dt}")
+    return dt * (1 - rho) / lr, rho * dt ** 2 / lr
 
 
 def derive_eq26():
-    """Solve eq 25 for v_n; return (solution, rho, alpha) with rho and alpha read off it (eq 48-49)."""
+    """Solve eq 25 for v_n; return (solution, rho, lr) with rho and lr read off it (eq 48-49)."""
     m, gamma, dt = sp.symbols("m gamma Delta_t", positive=True)
     v_n, v_prev, g = sp.symbols("v_n v_{n-1} g")
     eq25 = sp.Eq(m * (v_n - v_prev) / dt ** 2 + gamma * v_n / dt, -g)
     sol = sp.solve(eq25, v_n)[0]
     rho = sp.simplify(sp.diff(sol, v_prev))
-    alpha = sp.simplify(-sp.diff(sol, g))
-    return sol, rho, alpha, (m, gamma, dt, v_prev, g)
+    lr = sp.simplify(-sp.diff(sol, g))
+    return sol, rho, lr, (m, gamma, dt, v_prev, g)
 
 
 def check_eq26() -> dict:
     """Assert eq 48 == eq 49 == the solution of eq 25, the high-friction limit (eq 28), the inverse map."""
-    sol, rho, alpha, (m, gamma, dt, v_prev, g) = derive_eq26()
+    sol, rho, lr, (m, gamma, dt, v_prev, g) = derive_eq26()
     eq48 = m / (gamma * dt + m) * v_prev - dt ** 2 / (gamma * dt + m) * g
-    rho49, alpha49 = momentum_from_langevin(gamma, m, dt)
-    eq49 = rho49 * v_prev - alpha49 * g
+    rho49, lr49 = momentum_from_langevin(gamma, m, dt)
+    eq49 = rho49 * v_prev - lr49 * g
     assert sp.simplify(sol - eq48) == 0, "eq 48 does not solve eq 25"
     assert sp.simplify(eq48 - eq49) == 0, "eq 48 != eq 49"
     assert sp.limit(rho, gamma, sp.oo) == 0, "rho does not vanish at high friction"
-    assert sp.limit(alpha / (dt / gamma), gamma, sp.oo) == 1, "alpha !~ dt/gamma at high friction"
-    r, a = sp.symbols("rho alpha", positive=True)
+    assert sp.limit(lr / (dt / gamma), gamma, sp.oo) == 1, "lr !~ dt/gamma at high friction"
+    r, a = sp.symbols("rho lr", positive=True)
     g_inv, m_inv = dt * (1 - r) / a, r * dt ** 2 / a
     back = momentum_from_langevin(g_inv, m_inv, dt)
     assert sp.simplify(back[0] - r) == 0 and sp.simplify(back[1] - a) == 0, "inverse map is wrong"
-    return {"rho": rho, "alpha": alpha, "eq48": eq48}
+    return {"rho": rho, "lr": lr, "eq48": eq48}
 
 
 # ---------------------------------------------------------------- Proposition 1: potential condition
@@ -93,16 +93,16 @@ def lyapunov_residual_prop2():
 def momentum_sgd_stationary_cov(H, C, gamma: float, dt: float, m: float = 1.0) -> np.ndarray:
     """Exact stationary covariance of (theta, v/dt) under momentum SGD with Gaussian noise of covariance C.
 
-    v_n = rho v_{n-1} - alpha (H theta_{n-1} + eps), theta_n = theta_{n-1} + v_n, (rho, alpha) from eq 26,
+    v_n = rho v_{n-1} - lr (H theta_{n-1} + eps), theta_n = theta_{n-1} + v_n, (rho, lr) from eq 26,
     solved as a discrete Lyapunov equation. v_n / dt is the velocity of eq 22.
     """
     from scipy.linalg import solve_discrete_lyapunov
     H, C = np.asarray(H, float), np.asarray(C, float)
     d = H.shape[0]
-    rho, alpha = momentum_from_langevin(gamma, m, dt)
+    rho, lr = momentum_from_langevin(gamma, m, dt)
     I = np.eye(d)
-    M = np.block([[I - alpha * H, rho * I], [-alpha * H, rho * I]])
-    N = np.vstack([-alpha * I, -alpha * I])
+    M = np.block([[I - lr * H, rho * I], [-lr * H, rho * I]])
+    N = np.vstack([-lr * I, -lr * I])
     S = solve_discrete_lyapunov(M, N @ C @ N.T)
     T = np.diag([1.0] * d + [1.0 / dt] * d)
     return T @ S @ T
@@ -120,7 +120,7 @@ def simulate_momentum_sgd(H, C, gamma: float, dt: float, n_steps: int, seed: int
     """Monte Carlo of momentum SGD on a quadratic with N(0, C) gradient noise; empirical cov of (theta, v/dt)."""
     H, C = np.asarray(H, float), np.asarray(C, float)
     d = H.shape[0]
-    rho, alpha = momentum_from_langevin(gamma, 1.0, dt)
+    rho, lr = momentum_from_langevin(gamma, 1.0, dt)
     rng = np.random.default_rng(seed)
     L = np.linalg.cholesky(C)
     theta, v = np.zeros(d), np.zeros(d)
@@ -128,7 +128,7 @@ def simulate_momentum_sgd(H, C, gamma: float, dt: float, n_steps: int, seed: int
     out = np.empty((n_steps, 2 * d))
     eps = rng.standard_normal((n_steps + burn, d)) @ L.T
     for t in range(n_steps + burn):
-        v = rho * v - alpha * (H @ theta + eps[t])
+        v = rho * v - lr * (H @ theta + eps[t])
         theta = theta + v
         if t >= burn:
             out[t - burn, :d], out[t - burn, d:] = theta, v / dt

@@ -35,7 +35,7 @@ def final_epoch_grid(g: pd.DataFrame, model: str) -> pd.DataFrame:
     return g[g.checkpoint_epoch == g.epochs]
 
 
-def ours_vs_paper(g: pd.DataFrame, model: str, n_batches: int, rule: str = "gauss_pct_paper") -> pd.DataFrame:
+def ours_vs_paper(g: pd.DataFrame, model: str, n_batches: int, rule: str = "gauss_pct_incl_degenerate") -> pd.DataFrame:
     """Tidy: layer, batch_size, ours mean/std over repeats, paper mean/std, % degenerate, repeats."""
     ours = final_epoch_grid(g, model)
     ours = ours[ours.n_batches == n_batches]
@@ -81,9 +81,9 @@ def verdicts(scale: str, results_dir=None) -> pd.DataFrame:
     # 1. Gaussianity rises with batch size (AlexNet, every layer, smallest vs largest batch)
     claim = "Gaussianity rises with batch size (AlexNet, each layer, smallest vs largest batch)"
     if len(ax) and ax.batch_size.nunique() > 1:
-        mean = ax.groupby(["n_batches", "layer", "batch_size"]).gauss_pct_paper.mean().reset_index()
+        mean = ax.groupby(["n_batches", "layer", "batch_size"]).gauss_pct_incl_degenerate.mean().reset_index()
         lo, hi = mean.batch_size.min(), mean.batch_size.max()
-        piv = mean.pivot_table(index=["n_batches", "layer"], columns="batch_size", values="gauss_pct_paper")
+        piv = mean.pivot_table(index=["n_batches", "layer"], columns="batch_size", values="gauss_pct_incl_degenerate")
         up = (piv[hi] > piv[lo])
         rows.append(_verdict(bool(up.all()), f"{int(up.sum())}/{len(up)} (layer, n_batches) pairs rise from "
                              f"batch {lo} to {hi}", claim, scale))
@@ -93,7 +93,7 @@ def verdicts(scale: str, results_dir=None) -> pd.DataFrame:
     # 2. Layer 4 least Gaussian, layer 1 most (AlexNet, averaged over the grid)
     claim = "AlexNet: layer 4 least Gaussian, layer 1 most (mean over the grid)"
     if len(ax):
-        by = ax.groupby("layer").gauss_pct_paper.mean()
+        by = ax.groupby("layer").gauss_pct_incl_degenerate.mean()
         rows.append(_verdict(by.idxmin() == "Layer 4" and by.idxmax() == "Layer 1",
                              f"least: {by.idxmin()} ({by.min():.1f} %), most: {by.idxmax()} ({by.max():.1f} %)",
                              claim, scale))
@@ -103,7 +103,7 @@ def verdicts(scale: str, results_dir=None) -> pd.DataFrame:
     # 3. 600 batches give lower percentages than 200
     claim = "600 batches give lower percentages than 200 (same layer and batch size)"
     if len(ax) and set(ax.n_batches) >= {200, 600}:
-        piv = ax.groupby(["layer", "batch_size", "n_batches"]).gauss_pct_paper.mean().unstack()
+        piv = ax.groupby(["layer", "batch_size", "n_batches"]).gauss_pct_incl_degenerate.mean().unstack()
         lower = piv[600] < piv[200]
         rows.append(_verdict(lower.mean() >= 0.9, f"lower in {int(lower.sum())}/{len(lower)} cells", claim, scale))
     else:
@@ -113,7 +113,7 @@ def verdicts(scale: str, results_dir=None) -> pd.DataFrame:
     claim = "BatchNorm keeps AlexNet's conv layers more Gaussian over training (bs 128, 200 batches)"
     if g is not None and {"alexnet", "alexnet_bn"} <= set(g.model):
         s = g[(g.batch_size == 128) & (g.n_batches == 200) & g.layer.isin([f"Layer {i}" for i in range(1, 6)])]
-        by = s.groupby(["model", "checkpoint_epoch"]).gauss_pct_paper.mean().unstack(0).dropna()
+        by = s.groupby(["model", "checkpoint_epoch"]).gauss_pct_incl_degenerate.mean().unstack(0).dropna()
         if len(by):
             better = by["alexnet_bn"] > by["alexnet"]
             rows.append(_verdict(better.mean() >= 0.8, f"AlexNet-BN above AlexNet at {int(better.sum())}/{len(better)} "
@@ -127,7 +127,7 @@ def verdicts(scale: str, results_dir=None) -> pd.DataFrame:
     claim = "ResNet-56 conv layers above 85 % Gaussian even at batch 64"
     rs = final_epoch_grid(g, "resnet56") if g is not None else pd.DataFrame()
     if len(rs) and 64 in set(rs.batch_size):
-        s = rs[(rs.batch_size == 64) & (rs.layer != "Final Layer")].groupby("layer").gauss_pct_paper.mean()
+        s = rs[(rs.batch_size == 64) & (rs.layer != "Final Layer")].groupby("layer").gauss_pct_incl_degenerate.mean()
         rows.append(_verdict(bool((s > 85).all()), f"{int((s > 85).sum())}/{len(s)} conv layers above 85 % "
                              f"(min {s.min():.1f} %)", claim, scale))
     else:
@@ -137,7 +137,7 @@ def verdicts(scale: str, results_dir=None) -> pd.DataFrame:
     claim = "Layers with larger beta/sigma^3 are less Gaussian (AlexNet, Spearman across layers)"
     if m is not None and len(ax):
         med = m[m.model == "alexnet"].groupby("layer").q50.first()
-        gs = ax.groupby("layer").gauss_pct_paper.mean()
+        gs = ax.groupby("layer").gauss_pct_incl_degenerate.mean()
         common = med.index.intersection(gs.index)
         if len(common) >= 3:
             from scipy.stats import spearmanr
@@ -207,19 +207,18 @@ def theory_verdicts() -> pd.DataFrame:
 
 
 def paper_discrepancies() -> pd.DataFrame:
-    """Inconsistencies inside the paper itself, each computed from the paper's own numbers."""
+    """Inconsistencies inside the paper, each computed from its own numbers, and its theorems read critically:
+    statements stronger or weaker than what holds, with counterexamples (sgnlib.clt / sgnlib.langevin.findings)."""
+    from . import clt, langevin
     t = paper_tables()
     l1 = t[(t.table == 1) & (t.layer == "Layer 1") & (t.batch_size == 128)].gauss_pct_mean.iloc[0]
-    text_5x5 = 64 * 3 * 5 * 5
     return pd.DataFrame([
         {"where": "AlexNet architecture (text vs Tables 1-2)",
-         "finding": f"text: first conv 5x5, stride 2 gives {text_5x5:,} weights with 64 filters; "
+         "finding": f"text: first conv 5x5, stride 2 gives {64 * 3 * 5 * 5:,} weights with 64 filters; "
                     f"Table 1 lists 23,232 = 64x3x11x11; the tables' Layer 6 (2,560 = 256x10) is one linear layer, "
                     f"not three"},
-        {"where": "Fig 4 discussion", "finding": "beta/sigma^3 described as ranging 0.01-0.02 (ResNet) or up to 0.2, "
-                                                 "but beta/sigma^3 >= 1 for every distribution (Lyapunov)"},
         {"where": "Layer 1, batch 128, 200 batches", "finding": f"text says 94.12 %, Table 1 says {l1:.2f} %"},
-    ])
+        *clt.findings(), *langevin.findings()])
 
 
 # ---------------------------------------------------------------- the book's text: quoted numbers, missing results
@@ -246,9 +245,9 @@ def agreement(t: pd.DataFrame) -> dict:
 
 
 def over_epochs(g: pd.DataFrame, model: str, layer: str, batch_size: int = 128, n_batches: int = 200) -> pd.Series:
-    """% Gaussian (paper rule, mean over repeats) of one layer at each checkpoint epoch."""
+    """% Gaussian (point masses counted, the paper's rule; mean over repeats) of one layer at each checkpoint."""
     s = g[(g.model == model) & (g.layer == layer) & (g.batch_size == batch_size) & (g.n_batches == n_batches)]
-    return s.groupby("checkpoint_epoch").gauss_pct_paper.mean()
+    return s.groupby("checkpoint_epoch").gauss_pct_incl_degenerate.mean()
 
 
 def _l4(t, bs, col="ours_mean", digits=1):
@@ -256,7 +255,7 @@ def _l4(t, bs, col="ours_mean", digits=1):
 
 
 def alexnet_facts(g, t1, t2, t1c) -> dict[str, str]:
-    """The numbers the AlexNet chapter quotes: Tables 1-2 (paper scale t1, t2; cpu t1c), Layer 4 over training."""
+    """The numbers the AlexNet chapter quotes: Tables 1-2 (gpu-short scale t1, t2; cpu t1c), Layer 4 over training."""
     out = {f"{n}-{k}": str(v) for n, t in (("t1", t1), ("t2", t2), ("t1c", t1c)) for k, v in agreement(t).items()}
     for bs in (64, 2048):
         for n, t in (("t1", t1), ("t2", t2)):
@@ -286,8 +285,8 @@ def training_facts(by_scale: dict) -> dict[str, str]:
             for layer in ("Layer 3", "Layer 4"):
                 s, key = over_epochs(g, m, layer), f"{scale}-{m}-{layer[-1]}"
                 out.update({f"{key}-first": fmt(s.iloc[0]), f"{key}-last": fmt(s.iloc[-1])})
-    g = by_scale["paper"]
-    span = g[(g.model == "resnet20") & (g.batch_size == 128)].groupby("layer").gauss_pct_paper
+    g = by_scale["gpu-short"]
+    span = g[(g.model == "resnet20") & (g.batch_size == 128)].groupby("layer").gauss_pct_incl_degenerate
     span = span.max() - span.min()
     return {**out, "fig6-span-median": fmt(span.median()), "fig6-span-max": fmt(span.max()),
             "fig6-span-max-layer": str(span.idxmax())}

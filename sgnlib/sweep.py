@@ -2,9 +2,9 @@
 
     python -m sgnlib.sweep --preset cpu --dry-run                 # grid, what is done, time estimate
     python -m sgnlib.sweep --preset cpu                           # run (resumes; safe to run twice at once)
-    python -m sgnlib.sweep --preset paper --shard 0/4             # every 4th configuration (SLURM array)
-    python -m sgnlib.sweep --preset paper --executor slurm --slurm-partition gpu   # submit SLURM jobs (submitit)
-    python -m sgnlib.sweep merge OTHER/results/paper data/results/paper   # combine two results folders
+    python -m sgnlib.sweep --preset paper-recipe --shard 0/4      # every 4th configuration (SLURM array)
+    python -m sgnlib.sweep --preset paper-recipe --executor slurm --slurm-partition gpu   # submit SLURM jobs (submitit)
+    python -m sgnlib.sweep merge OTHER/results/gpu-short data/results/gpu-short   # combine two results folders
     python -m sgnlib.sweep verify data/results/cpu                # check tables against the ledger
     python -m sgnlib.sweep forget data/results/cpu ID [ID ...]    # drop configurations
 """

@@ -13,7 +13,7 @@ from . import report
 from .paths import RESULTS_DIR
 from .report import GAPS, MODEL_NAMES, PAPER_EPOCHS, fmt as _f, gap, join as _join  # noqa: F401 (re-exported)
 
-SCALES = ("paper", "cpu")
+SCALES = ("gpu-short", "cpu")  # our results folders (data/results/<scale>)
 # Okabe-Ito (colour-blind safe): blue = ours above the paper, vermilion = ours below
 ABOVE, BELOW, ABOVE_TINT, BELOW_TINT = "#0072B2", "#D55E00", "#dbeaf5", "#f8e0d0"
 VERDICT_COLOURS = {"reproduced": ABOVE_TINT, "not reproduced": BELOW_TINT, "no data": "#eeeeee"}
@@ -100,12 +100,12 @@ DELTA_LEGEND = ("Δ pp = ours − paper in percentage points: blue, ours higher;
 
 def comparison(g: pd.DataFrame | None, model: str, n_batches: int, layers="all") -> pd.DataFrame | None:
     """Ours beside the paper's per (layer, batch size) at the final checkpoint, or None: ours_mean/std (ddof 1),
-    paper_mean/std, delta_pp, exceeds (|delta| above both stds), strict, degenerate_pct, repeats."""
+    paper_mean/std, delta_pp, exceeds (|delta| above both stds), excl_degenerate, degenerate_pct, repeats."""
     if g is None or not len(report.final_epoch_grid(g, model).query("n_batches == @n_batches")):
         return None
     t = report.ours_vs_paper(g, model, n_batches)
-    strict = report.ours_vs_paper(g, model, n_batches, rule="gauss_pct_strict")
-    t = t.merge(strict[["layer", "batch_size", "ours_mean"]].rename(columns={"ours_mean": "strict"}),
+    excl = report.ours_vs_paper(g, model, n_batches, rule="gauss_pct_excl_degenerate")
+    t = t.merge(excl[["layer", "batch_size", "ours_mean"]].rename(columns={"ours_mean": "excl_degenerate"}),
                 on=["layer", "batch_size"])
     t["delta_pp"] = t.ours_mean - t.paper_mean
     d = t.delta_pp.abs()
@@ -116,7 +116,7 @@ def comparison(g: pd.DataFrame | None, model: str, n_batches: int, layers="all")
     order = {n: i for i, n in enumerate(report.layer_order(t.layer))}
     t = t.assign(_o=t.layer.map(order)).sort_values(["_o", "batch_size"])
     return t[["layer", "batch_size", "ours_mean", "ours_std", "paper_mean", "paper_std", "delta_pp", "exceeds",
-              "strict", "degenerate_pct", "repeats"]].reset_index(drop=True)
+              "excl_degenerate", "degenerate_pct", "repeats"]].reset_index(drop=True)
 
 
 def delta_style(delta, exceeds) -> str:
@@ -132,7 +132,7 @@ def comparison_html(t: pd.DataFrame, uid: str, caption: str) -> str:
     frame = pd.DataFrame({"layer": t.layer, "batch": t.batch_size, "ours": f2("ours_mean"), "σ ours": f2("ours_std"),
                           "paper": f2("paper_mean"), "σ paper": f2("paper_std"),
                           "Δ pp": [_f(v, 1, sign=True) for v in t.delta_pp], "n": t.repeats.astype(int).astype(str),
-                          "strict": [_f(v, 1) for v in t.strict],
+                          "excl.": [_f(v, 1) for v in t.excl_degenerate],
                           "degen.": [_f(v, 1) for v in t.degenerate_pct]}).set_index(["layer", "batch"])
     deltas, exceeds = t.delta_pp.tolist(), t.exceeds.tolist()
     return html_table(frame, uid, caption, index=True,
@@ -143,9 +143,9 @@ def comparison_caption(table_no: int, model: str, n_batches: int, scale: str, g,
     grid = report.final_epoch_grid(g, model)
     return (f"Table {table_no} ({MODEL_NAMES.get(model, model)}, {n_batches} minibatches), ours at "
             f"{run_caption(grid[grid.n_batches == n_batches], scale)}{shown}. % Gaussian weight dimensions "
-            f"(Shapiro-Wilk, α = 0.05, paper rule: point masses count as Gaussian; the null ceiling is 95 %). σ: "
-            f"standard deviation over repeats; n: our repeats; strict: point masses excluded; degen.: % point-mass "
-            f"dimensions. " + DELTA_LEGEND)
+            f"(Shapiro-Wilk at significance level 0.05; point masses counted as Gaussian, the paper's rule; the null "
+            f"ceiling is 95 %). σ: standard deviation over repeats; n: our repeats; excl.: point masses not counted "
+            f"as Gaussian; degen.: % point-mass dimensions. " + DELTA_LEGEND)
 
 
 def show_comparison(g, table_no: int, model: str, n_batches: int, scale: str, gap_key: str | None = None,
@@ -172,14 +172,14 @@ def grid_html(t: pd.DataFrame, uid: str, caption: str) -> str:
 
 def capture_vs_paper(table: pd.DataFrame, model: str, batch_size: int, n_batches: int) -> pd.DataFrame:
     """A capture's per-layer percentages (mean over repeats) beside the paper's cell ('–' where it has none)."""
-    cols = ["gauss_pct_paper", "gauss_pct_strict", "degenerate_pct", "gauss_pct_fdr"]
+    cols = ["gauss_pct_incl_degenerate", "gauss_pct_excl_degenerate", "degenerate_pct", "gauss_pct_fdr"]
     agg = table.groupby("layer", sort=False).agg(d=("d", "first"), **{c: (c, "mean") for c in cols},
-                                                 repeats=("gauss_pct_paper", "size"))
+                                                 repeats=("gauss_pct_incl_degenerate", "size"))
     agg = agg.loc[report.layer_order(agg.index)]
     p = report.paper_tables()
     p = p[(p.model == model) & (p.batch_size == batch_size) & (p.n_batches == n_batches)].set_index("layer")
     out = pd.DataFrame({"d": [f"{int(v):,}" for v in agg.d], **{name: [_f(v, 2) for v in agg[c]] for name, c in
-                        zip(("ours", "strict", "degen.", "BH-FDR"), cols)}, "n": agg.repeats.astype(str).tolist()},
+                        zip(("ours", "excl.", "degen.", "BH-FDR"), cols)}, "n": agg.repeats.astype(str).tolist()},
                        index=pd.Index(agg.index, name="layer"))
     out["paper"] = [f"{_f(p.gauss_pct_mean[l], 2)} ± {_f(p.gauss_pct_std[l], 2)}" if l in p.index else "–"
                     for l in agg.index]
@@ -295,10 +295,10 @@ def berry_esseen_table(be: pd.DataFrame) -> pd.DataFrame:
 
 
 def alpha_stable_summary(fits: pd.DataFrame) -> pd.DataFrame:
-    s = fits.groupby(["layer", "batch_size"]).agg(n=("dim", "size"), failed=("mle_alpha", lambda v: v.isna().sum()),
-                                                  mle=("mle_alpha", "median"), mohammadi=("alpha_mohammadi", "median"))
+    g, t, m = fits.groupby(["layer", "batch_size"]), "mle_tail_index", "tail_index_mohammadi"
+    s = g.agg(n=("dim", "size"), failed=(t, lambda v: v.isna().sum()), mle=(t, "median"), moh=(m, "median"))
     return pd.DataFrame({"dims": s.n, "MLE failed": s.failed, "median α, MLE": s.mle.map(lambda v: _f(v, 2)),
-                         "median α, Mohammadi": s.mohammadi.map(lambda v: _f(v, 2))}).rename_axis(["layer", "batch"])
+                         "median α, Mohammadi": s.moh.map(lambda v: _f(v, 2))}).rename_axis(["layer", "batch"])
 
 
 def verdicts_html(v: pd.DataFrame, uid: str = "verdicts") -> str:
@@ -311,7 +311,7 @@ def verdicts_html(v: pd.DataFrame, uid: str = "verdicts") -> str:
 
 
 def discrepancies_html(d: pd.DataFrame, uid: str = "discrepancies") -> str:
-    cap = "Inconsistencies inside the paper, each computed from its own numbers (sgnlib.report.paper_discrepancies)."
+    cap = "Inconsistencies in the paper, and statements stronger or weaker than what holds (report.paper_discrepancies)."
     return html_table(d, uid, cap, text_columns=tuple(d.columns))
 
 

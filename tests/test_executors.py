@@ -260,8 +260,8 @@ def test_slurm_parameters_are_accepted_by_submitit(tmp_path, fake_slurm):
 # ---------------------------------------------------------------- the plan
 
 
-def test_job_plan_on_the_paper_preset():
-    cfgs = presets.expand(presets.load("paper"), {"source": "jpeg-mirror", "sha256": "0" * 64})
+def test_job_plan_on_the_paper_recipe_preset():
+    cfgs = presets.expand(presets.load("paper-recipe"), {"source": "jpeg-mirror", "sha256": "0" * 64})
     trains = [c for c in cfgs if c.stage == "train"]
     for k in (None, 2, 9):
         jobs = executors.plan_jobs(cfgs, cfgs, k, "cuda")

@@ -21,7 +21,7 @@ def grid():
             for r in range(2):
                 rows.append({"model": "alexnet", "stage": "capture", "epochs": 15, "checkpoint_epoch": 15,
                              "layer": layer, "batch_size": bs, "n_batches": 200, "repeat": r,
-                             "gauss_pct_paper": base + np.log2(bs) + r})
+                             "gauss_pct_incl_degenerate": base + np.log2(bs) + r})
     return pd.DataFrame(rows)
 
 
@@ -43,7 +43,7 @@ def test_gaussianity_over_epochs_plots_each_checkpoint(keep):
     figures.gaussianity_over_epochs(g, ["alexnet"], "e", "test")
     line = next(line for line in keep["e"].axes[0].get_lines() if line.get_label() == "Layer 4")
     assert list(line.get_xdata()) == [5, 10]
-    expect = g[(g.layer == "Layer 4") & (g.batch_size == 128)].groupby("checkpoint_epoch").gauss_pct_paper.mean()
+    expect = g[(g.layer == "Layer 4") & (g.batch_size == 128)].groupby("checkpoint_epoch").gauss_pct_incl_degenerate.mean()
     np.testing.assert_allclose(line.get_ydata(), expect.values)
 
 
@@ -73,7 +73,7 @@ def test_resnet_vs_batch_size_panels_by_block_with_the_papers_values(keep):
     paper = report.paper_tables()
     layers = ["First Layer", "Block 1 Layer 1", "Block 1 Layer 2", "Block 1 Layer 9", "Final Layer"]
     g = pd.DataFrame([{"model": "resnet56", "stage": "capture", "epochs": 10, "checkpoint_epoch": 10, "layer": l,
-                       "batch_size": bs, "n_batches": 200, "repeat": 0, "gauss_pct_paper": 50.0 + i + bs / 64}
+                       "batch_size": bs, "n_batches": 200, "repeat": 0, "gauss_pct_incl_degenerate": 50.0 + i + bs / 64}
                       for i, l in enumerate(layers) for bs in (64, 128, 256, 512)])
     figures.resnet_vs_batch_size(g, paper, "r3")
     axes = keep["r3"].axes
@@ -88,7 +88,7 @@ def test_resnet_vs_batch_size_panels_by_block_with_the_papers_values(keep):
 
 def test_resnet_over_epochs_plots_first_and_sixth_convolution_of_each_block(keep):
     rows = [{"model": "resnet20", "layer": l, "checkpoint_epoch": e, "batch_size": 128, "n_batches": 200,
-             "gauss_pct_paper": 90.0 - e} for l in ("Block 2 Layer 1", "Block 2 Layer 6", "Block 2 Layer 3",
+             "gauss_pct_incl_degenerate": 90.0 - e} for l in ("Block 2 Layer 1", "Block 2 Layer 6", "Block 2 Layer 3",
                                                     "First Layer") for e in (1, 2)]
     figures.resnet_over_epochs(pd.DataFrame(rows), "r6")
     labels = [l.get_label() for l in keep["r6"].axes[2].get_lines() if not l.get_label().startswith("_")]
@@ -140,7 +140,7 @@ def examples():
             for bs in (64, 128):
                 for s, v in enumerate(rng.normal(size=50) * d):
                     rows.append({"layer": "Layer 1", "batch_size": bs, "kind": kind, "dim": d, "sample": s,
-                                 "noise": v, "p": 0.5 if kind == "gaussian" else 0.01, "alpha_mohammadi": 2.0 - d / 10})
+                                 "noise": v, "p": 0.5 if kind == "gaussian" else 0.01, "tail_index_mohammadi": 2.0 - d / 10})
     return pd.DataFrame(rows)
 
 

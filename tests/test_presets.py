@@ -8,7 +8,7 @@ from sgnlib.config import STAGE_FIELDS, ConfigError
 from sgnlib.data import identify
 
 SYN = identify("train", "synthetic")
-REAL = {"source": "jpeg-mirror", "sha256": "0" * 64}  # cpu/paper use all 50,000 images (subset null)
+REAL = {"source": "jpeg-mirror", "sha256": "0" * 64}  # cpu/paper-recipe use all 50,000 images (subset null)
 
 
 def data_for(name):
@@ -20,7 +20,7 @@ def expand(name, **kw):
 
 
 def test_names():
-    assert {"cpu", "paper", "smoke"} <= set(presets.names())
+    assert {"cpu", "paper-recipe", "smoke"} <= set(presets.names())
     assert presets.names() == sorted(presets.names())
 
 
@@ -38,7 +38,7 @@ def test_preset_expands_to_valid_unique_ordered_configs(name):
         if c.stage == "train":
             trained.setdefault(c.checkpoint_key(), set()).update(c.checkpoint_epochs)
             assert c.epochs in c.checkpoint_epochs  # the final weights are always kept
-        else:
+        elif c.needs_training():  # epoch 0 is the initialization: no checkpoint to wait for
             assert c.checkpoint_epoch in trained.get(c.checkpoint_key(), set()), \
                 f"{c.config_id} reads epoch {c.checkpoint_epoch} of {c.checkpoint_key()} before any train saves it"
 
@@ -106,8 +106,8 @@ def test_zero_repeats_is_a_config_error():
         expand("cpu", repeats=0)
 
 
-def test_paper_preset_size_per_stage_and_model():
-    cfgs = expand("paper")
+def test_paper_recipe_preset_size_per_stage_and_model():
+    cfgs = expand("paper-recipe")
     assert len(cfgs) == 155
     assert Counter((c.stage, c.model) for c in cfgs) == {
         ("train", "alexnet"): 1, ("train", "alexnet_bn"): 1, ("train", "resnet20"): 1, ("train", "resnet56"): 1,
@@ -133,7 +133,7 @@ def test_smoke_preset_size():
 
 
 def test_unknown_preset_lists_the_names():
-    with pytest.raises(ConfigError, match=r"unknown preset 'papr'; choose one of cpu, paper, protocol, smoke") as e:
+    with pytest.raises(ConfigError, match=r"unknown preset 'papr'; choose one of cpu, paper-recipe, protocol, smoke") as e:
         presets.load("papr")
     assert "\n" not in str(e.value)
     with pytest.raises(ConfigError, match=r"unknown preset"):

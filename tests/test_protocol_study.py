@@ -16,7 +16,7 @@ def rows(values, **fields):
         for r, v in enumerate(pcts):
             out.append({"model": "alexnet", "stage": "capture", "n_batches": 200, "epochs": 15,
                         "checkpoint_epoch": 15, "seed": 0,
-                        "layer": layer, "batch_size": bs, "repeat": r, "gauss_pct_paper": v, **fields})
+                        "layer": layer, "batch_size": bs, "repeat": r, "gauss_pct_incl_degenerate": v, **fields})
     return out
 
 
@@ -97,7 +97,7 @@ def test_resnet_states_against_table_3_by_hand():
     t3 = paper[(paper.table == 3) & (paper.batch_size == 64)]
     layers = list(t3.layer)
     g = pd.DataFrame([{"model": "resnet56", "stage": "capture", "epochs": 1, "checkpoint_epoch": e,
-                       "batch_size": 64, "n_batches": 200, "layer": l, "gauss_pct_paper": v, "protocol": ""}
+                       "batch_size": 64, "n_batches": 200, "layer": l, "gauss_pct_incl_degenerate": v, "protocol": ""}
                       for e, v0 in ((0, 90.0), (1, 80.0)) for i, l in enumerate(layers + ["Block 3 Layer 17"])
                       for v in [v0 + i]])
     s = ps.resnet_states(g).set_index("trained_epochs")

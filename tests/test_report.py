@@ -18,7 +18,8 @@ def grid(values, n_batches=(200, 600)):
     rows = []
     for (layer, bs, nb), v in values.items():
         rows.append({"model": "alexnet", "stage": "capture", "epochs": 10, "checkpoint_epoch": 10, "layer": layer,
-                     "batch_size": bs, "n_batches": nb, "repeat": 0, "gauss_pct_paper": v, "gauss_pct_strict": v,
+                     "batch_size": bs, "n_batches": nb, "repeat": 0, "gauss_pct_incl_degenerate": v,
+                     "gauss_pct_excl_degenerate": v,
                      "degenerate_pct": 0.0, "config_id": f"{bs}-{nb}"})
     return pd.DataFrame(rows)
 
@@ -69,6 +70,17 @@ def test_theory_and_discrepancies():
     assert set(report.theory_verdicts().verdict) == {"reproduced"}
     d = report.paper_discrepancies()
     assert d.finding.str.contains("94.79").any() and d.finding.str.contains("4,800").any()
+
+
+def test_discrepancies_include_the_theorems_read_critically():
+    from sgnlib import clt, langevin
+    d = report.paper_discrepancies()
+    assert list(d.columns) == ["where", "finding"] and d["where"].is_unique
+    theorems = d[d["where"].isin([r["where"] for r in clt.findings() + langevin.findings()])]
+    assert len(theorems) == 7 and len(d) == 9
+    w = d.set_index("where").finding
+    assert "min 1.000" in w["Fig 4 discussion"]                      # beta/sigma^3 >= 1, attained at 1
+    assert "-> -2" in w["Lemma 2 (eq 40)"] and "D = Δt H" in w["Prop 2 (eq 31, 33)"]
 
 
 def test_berry_esseen_verdict_ignores_unresolvable_cells(tmp_path):

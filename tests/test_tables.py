@@ -16,7 +16,7 @@ def grid(values, model="alexnet", repeats=(0,), device="NVIDIA H200", epochs=30)
         for r in repeats:
             rows.append({"model": model, "stage": "capture", "epochs": epochs, "checkpoint_epoch": epochs,
                          "layer": layer, "batch_size": bs, "n_batches": nb, "repeat": r,
-                         "gauss_pct_paper": v + r, "gauss_pct_strict": v + r - 1, "degenerate_pct": 1.0,
+                         "gauss_pct_incl_degenerate": v + r, "gauss_pct_excl_degenerate": v + r - 1, "degenerate_pct": 1.0,
                          "config_id": f"{model}-{bs}-{nb}-{r}", "device": device,
                          "git_commit": "1028571528b7c4c9ae29eb4c54f0ea2477f0b057", "date": "2026-11-26T15:03:56+00:00",
                          "torch_version": "2.11.0"})
@@ -32,7 +32,7 @@ def test_comparison_delta_and_exceeds():
     assert t.loc["Layer 4", "delta_pp"] == pytest.approx(10.5 - 15.68)
     assert bool(t.loc["Layer 4", "exceeds"])           # |-5.18| > 0.09 and > 0.71
     assert not bool(t.loc["Layer 1", "exceeds"])       # |0.41| < ours std 0.71
-    assert t.loc["Layer 1", "strict"] == pytest.approx(94.2)
+    assert t.loc["Layer 1", "excl_degenerate"] == pytest.approx(94.2)
     assert list(t.repeats) == [2, 2]
 
 
@@ -58,7 +58,7 @@ def test_comparison_none_without_rows_and_paper_layers_filter():
 def test_comparison_html_colours_delta_by_sign_and_size():
     g = grid({("Layer 1", 128, 200): 96.0, ("Layer 4", 128, 200): 10.0})
     t = tables.comparison(g, "alexnet", 200)
-    h = tables.comparison_html(t, "t1", tables.comparison_caption(1, "alexnet", 200, "paper", g))
+    h = tables.comparison_html(t, "t1", tables.comparison_caption(1, "alexnet", 200, "gpu-short", g))
     assert f"background:{tables.ABOVE};color:white" in h    # +1.2 > 0.21: ours above, beyond the stds
     assert f"background:{tables.BELOW};color:white" in h    # -5.7
     assert "−5.7" in h and "+1.2" in h and 'id="T_t1"' in h
@@ -66,7 +66,7 @@ def test_comparison_html_colours_delta_by_sign_and_size():
 
 
 def test_gaps_are_the_books_notes(tmp_path):
-    assert set(tables.GAPS) >= {"table2-cpu", "table4", "fig3b", "fig4b", "fig89-paper", "fig9-paper"}
+    assert set(tables.GAPS) >= {"table2-cpu", "table4", "fig3b", "fig4b", "fig89-gpu-short", "fig9-gpu-short"}
     md = report.GAPS["table4"].markdown()
     assert md.startswith("```{admonition} Missing: Table 4") and ":class: warning" in md and md.endswith("```\n")
 
@@ -83,7 +83,7 @@ def test_run_caption_names_device_epochs_repeats():
     c = tables.run_caption(g, "cpu")
     assert c.startswith("cpu scale; cpu (x86_64, 2 cores, 2 threads); AlexNet trained 15 of the paper's 300 epochs")
     assert "3 repeats" in c and "200 minibatches" in c
-    assert tables.run_caption(None, "paper") == "paper scale: no results"
+    assert tables.run_caption(None, "gpu-short") == "gpu-short scale: no results"
 
 
 def test_provenance_is_generated_from_the_rows(tmp_path):
@@ -148,15 +148,15 @@ def test_gap_commands_parse_with_the_sweep_cli():
 
 
 def test_results_reads_every_scale():
-    r = tables.results(["paper", "cpu"], tables=("gaussianity", "examples"))
-    assert r["paper"]["gaussianity"] is not None and set(r) == {"paper", "cpu"}
-    assert r["paper"]["examples"] is None and r["cpu"]["examples"] is not None   # the gaps the book marks
+    r = tables.results(["gpu-short", "cpu"], tables=("gaussianity", "examples"))
+    assert r["gpu-short"]["gaussianity"] is not None and set(r) == {"gpu-short", "cpu"}
+    assert r["gpu-short"]["examples"] is None and r["cpu"]["examples"] is not None   # the gaps the book marks
 
 
 def test_facts_quoted_by_the_chapters():
     g = grid({(l, bs, nb): v + bs / 64 for (l, v) in (("Layer 1", 90.0), ("Layer 4", 5.0))
               for bs in (64, 128, 2048) for nb in (200, 600)})
-    g = pd.concat([g, g[g.batch_size == 128].assign(checkpoint_epoch=1, gauss_pct_paper=30.0)])
+    g = pd.concat([g, g[g.batch_size == 128].assign(checkpoint_epoch=1, gauss_pct_incl_degenerate=30.0)])
     t1, t2 = tables.comparison(g, "alexnet", 200), tables.comparison(g, "alexnet", 600)
     f = report.alexnet_facts(g, t1, t2, t1)
     assert f["t1-l4-64"] == "6.0" and f["t1-l4-2048-paper"] == "73.72" and f["l4-128-paper"] == "15.68"

@@ -17,7 +17,8 @@ REPRODUCED, PARTLY, NOT_REPRODUCED = "REPRODUCED", "PARTLY", "NOT REPRODUCED"
 NO_DATA, NOT_TESTABLE = "NO DATA", "NOT TESTABLE"
 VOCABULARY = (REPRODUCED, PARTLY, NOT_REPRODUCED, NO_DATA, NOT_TESTABLE)
 
-# the parts of each scale's design (data/results/<scale>/README.md); a gap outside them is filled at paper scale
+# the parts of each scale's design (data/results/<scale>/README.md); a gap outside them is filled with the
+# paper-recipe preset
 CPU_DESIGN = {"models": {"alexnet", "alexnet_bn"}, "max_batch": 512, "n_batches": {200}}
 
 
@@ -96,18 +97,20 @@ def epochs_of(tables: dict, model: str) -> int | None:
 def fill_command(scale: str, stage: str, models, tables: dict | None = None, *, batch_sizes=(),
                  n_batches=(), extra: str = "") -> str:
     """The sweep command that would write the missing rows: the scale's own preset when its design
-    covers them (cpu: AlexNets, batch <= 512, 200 batches), else the paper preset."""
+    covers them (cpu: AlexNets, batch <= 512, 200 batches), else the paper-recipe preset (for gpu-short:
+    into that folder, at the epochs it trained)."""
     models = [models] if isinstance(models, str) else list(models)
     in_cpu = (set(models) <= CPU_DESIGN["models"] and all(b <= CPU_DESIGN["max_batch"] for b in batch_sizes)
               and set(n_batches) <= CPU_DESIGN["n_batches"])
-    preset = "cpu" if scale == "cpu" and in_cpu else "paper"
-    ep = epochs_of(tables or {}, models[0]) if preset == scale else None
+    preset = "cpu" if scale == "cpu" and in_cpu else "paper-recipe"
+    own = preset == scale or (scale == "gpu-short" and preset == "paper-recipe")  # gpu-short: the recipe, shorter
+    ep = epochs_of(tables or {}, models[0]) if own else None
     cmd = f"python -m sgnlib.sweep --preset {preset}"
-    if ep is not None and preset == "paper":
-        cmd += f" --epochs {ep}"
+    if own and scale == "gpu-short":
+        cmd += " --scale gpu-short" + (f" --epochs {ep}" if ep is not None else "")
     stages = stage if stage.startswith("train") else f"train,{stage}"  # retrains a checkpoint not kept
     cmd += f" --stages {stages} --models {','.join(models)}{extra}"
-    note = "" if preset == scale else f" (outside the {scale} design; this fills the paper scale)"
+    note = "" if own else f" (outside the {scale} design; this fills the paper-recipe scale)"
     return f"`{cmd}`{note}"
 
 
@@ -122,7 +125,7 @@ def not_testable(paper: str, reason: str, ours: str = "–") -> Verdict:
 # ---------------------------------------------------------------- the Gaussianity grid
 
 
-def final_grid(g: pd.DataFrame | None, model: str, rule: str = "gauss_pct_paper") -> pd.DataFrame:
+def final_grid(g: pd.DataFrame | None, model: str, rule: str = "gauss_pct_incl_degenerate") -> pd.DataFrame:
     """Mean and std over repeats per (n_batches, layer, batch_size) at the model's final checkpoint;
     columns n_batches, layer, batch_size, value, std, repeats, d."""
     cols = ["n_batches", "layer", "batch_size", "value", "std", "repeats", "d"]

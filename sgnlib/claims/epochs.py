@@ -15,7 +15,7 @@ from .core import (NOT_REPRODUCED, PARTLY, REPRODUCED, Verdict, cell, fill_comma
 
 
 def series(g: pd.DataFrame | None, model: str, batch_size: int = 128, n_batches: int = 200,
-           rule: str = "gauss_pct_paper") -> pd.DataFrame:
+           rule: str = "gauss_pct_incl_degenerate") -> pd.DataFrame:
     """Epoch x layer table of % Gaussian (mean over repeats at each checkpoint)."""
     if g is None or not len(g):
         return pd.DataFrame()

@@ -1,7 +1,7 @@
 """Claims on the batch-size grid at the final checkpoint (Tables 1-4, Figs 2-3): single cells, table
 agreement, trends with batch size, rankings of layers, thresholds, 200 vs 600 batches, run-to-run std.
 
-All percentages use the paper's rule (point masses count as Gaussian, `gauss_pct_paper`), averaged over
+All percentages count point masses as Gaussian (the paper's rule, `gauss_pct_incl_degenerate`), averaged over
 repeats. Every threshold comes from the claim's params (data/paper/claims.csv); defaults in brackets.
 """
 from __future__ import annotations

@@ -253,7 +253,7 @@ def examples_alpha(tables: dict, params: dict) -> Verdict:
     if e is None or not len(e):
         return _need(tables, params, paper_s, "examples", f"example columns of {params['layer']}", model="alexnet")
     u = e.drop_duplicates(["dim", "kind"])
-    gs, ng = u[u.kind == "gaussian"].alpha_mohammadi, u[u.kind == "non-gaussian"].alpha_mohammadi
+    gs, ng = u[u.kind == "gaussian"].tail_index_mohammadi, u[u.kind == "non-gaussian"].tail_index_mohammadi
     a, b = (gs >= 1.99).mean() if len(gs) else np.nan, (ng < 1.99).mean() if len(ng) else np.nan
     th = params.get("share", 0.8)
     k = int(a >= th) + int(b >= th)

@@ -1,4 +1,4 @@
-"""Presets: plain YAML files beside this module (cpu.yaml, paper.yaml, smoke.yaml), one block per stage.
+"""Presets: plain YAML files beside this module (cpu.yaml, paper-recipe.yaml, smoke.yaml, ...), one block per stage.
 
 `load(name)` reads a preset; `expand(preset, data)` turns it into `Config`s in file order (the
 priority order), each configuration once. A block's list values expand into one configuration per

@@ -23,17 +23,17 @@ def examples_table(model, x, y, cfg: Config, per_kind: int = 5) -> pd.DataFrame:
         for layer, m in mats.items():
             res = shapiro_wilk(m)
             noise = (m - m.mean(0)).cpu()
-            alpha = mohammadi_alpha(noise)
+            tail_index = mohammadi_alpha(noise)
             p, deg = res.p.cpu(), res.degenerate.cpu()
             for kind, mask in (("gaussian", (p >= 0.05) & ~deg), ("non-gaussian", (p < 0.05) & ~deg)):
                 cand = torch.nonzero(mask).flatten()
                 pick = cand[torch.randperm(cand.numel(), generator=gen)[:per_kind]].sort().values
                 for dim in pick.tolist():
                     out.append(pd.DataFrame({"layer": layer, "dim": dim, "kind": kind, "p": float(p[dim]),
-                                             "alpha_mohammadi": float(alpha[dim]),
+                                             "tail_index_mohammadi": float(tail_index[dim]),
                                              "sample": range(m.shape[0]), "noise": noise[:, dim].numpy()}))
     if not out:  # no dimension qualifies (all point masses): an empty table with the columns
-        return pd.DataFrame(columns=["layer", "dim", "kind", "p", "alpha_mohammadi", "sample", "noise"])
+        return pd.DataFrame(columns=["layer", "dim", "kind", "p", "tail_index_mohammadi", "sample", "noise"])
     return pd.concat(out, ignore_index=True)
 
 

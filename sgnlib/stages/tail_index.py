@@ -8,9 +8,9 @@ gradient matrices as the Gaussianity table. One row per layer and bin of `ALPHA_
   for display, and say so). Point-mass columns (constant; NaN estimate, or Shapiro-Wilk degenerate)
   are in no bin: `n_point_mass` counts them, so sum(count_all) + n_point_mass = d;
 - per layer, repeated on its rows: `d`, `k1`; the medians of the binned estimates
-  (`alpha_median_all`, `alpha_median_nongaussian`); the pooled estimate as Simsekli et al. report it,
-  over the layer's whole noise (`alpha_pooled`) and without point-mass columns
-  (`alpha_pooled_no_point_mass`); the null band at this n (`null_q05`, `null_q50`, `null_q95`: the
+  (`tail_index_median_all`, `tail_index_median_nongaussian`); the pooled estimate as Simsekli et al. report it,
+  over the layer's whole noise (`tail_index_pooled`) and without point-mass columns
+  (`tail_index_pooled_no_point_mass`); the null band at this n (`null_q05`, `null_q50`, `null_q95`: the
   estimator on Gaussian columns) and `null_median_sw_rejected`, the median alpha of Gaussian columns
   that Shapiro-Wilk rejects at this n (the matched null for the non-Gaussian histogram).
 """
@@ -51,8 +51,8 @@ def tail_index_histogram(layer: str, matrix, shapiro_result) -> pd.DataFrame:
     return pd.DataFrame({
         "layer": layer, "bin_lo": ALPHA_BINS[:-1], "bin_hi": ALPHA_BINS[1:],
         "count_all": c_all, "count_nongaussian": c_ng, "n_point_mass": int(point_mass.sum()), "d": d,
-        "k1": default_block_size(K), "alpha_median_all": _median(alpha[~point_mass]),
-        "alpha_median_nongaussian": _median(alpha[nongauss]),
-        "alpha_pooled": mohammadi_alpha_pooled(noise),
-        "alpha_pooled_no_point_mass": mohammadi_alpha_pooled(noise, drop_point_mass=True),
+        "k1": default_block_size(K), "tail_index_median_all": _median(alpha[~point_mass]),
+        "tail_index_median_nongaussian": _median(alpha[nongauss]),
+        "tail_index_pooled": mohammadi_alpha_pooled(noise),
+        "tail_index_pooled_no_point_mass": mohammadi_alpha_pooled(noise, drop_point_mass=True),
         **null_columns(K)})

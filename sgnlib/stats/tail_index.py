@@ -207,6 +207,7 @@ def fit_alpha_stable(x, backend: str | None = None, symmetric: bool = False) -> 
     The data are standardized (median, sd) first and loc/scale mapped back; loc is in Nolan's S0
     parametrization for pylevy, in scipy's `levy_stable.parameterization` (S1 by default) for scipy
     (the two agree when beta = 0). A fit scipy cannot complete returns NaN and the error's first line.
+    Returns tail_index (the law's alpha), skewness (its beta), loc, scale, backend, parametrization, error.
     """
     x = np.asarray(x, dtype=np.float64).ravel()
     if x.size < 10:
@@ -227,9 +228,9 @@ def fit_alpha_stable(x, backend: str | None = None, symmetric: bool = False) -> 
         try:
             alpha, beta, loc, scale = levy_stable.fit(z, **({"fbeta": 0.0} if symmetric else {}))
         except FitError as e:  # the optimizer left the parameter domain: report, do not guess
-            return {"alpha": float("nan"), "beta": float("nan"), "loc": float("nan"), "scale": float("nan"),
+            return {"tail_index": float("nan"), "skewness": float("nan"), "loc": float("nan"), "scale": float("nan"),
                     "backend": backend, "parametrization": par, "error": str(e).splitlines()[0]}
     else:
         raise ValueError(f"unknown backend {backend!r}; use 'pylevy' or 'scipy'")
-    return {"alpha": float(alpha), "beta": float(beta), "loc": mu + sd * float(loc), "scale": sd * float(scale),
+    return {"tail_index": float(alpha), "skewness": float(beta), "loc": mu + sd * float(loc), "scale": sd * float(scale),
             "backend": backend, "parametrization": par, "error": ""}

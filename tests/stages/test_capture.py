@@ -12,7 +12,7 @@ from sgnlib.stages.tail_index import ALPHA_BINS
 from sgnlib.stats import mohammadi_alpha, mohammadi_alpha_pooled, null_alpha_band, shapiro_wilk
 
 LAYERS = ("Layer 5", "Layer 6")
-GAUSS = ["gauss_pct_paper", "gauss_pct_strict", "degenerate_pct", "gauss_pct_fdr"]
+GAUSS = ["gauss_pct_incl_degenerate", "gauss_pct_excl_degenerate", "degenerate_pct", "gauss_pct_fdr"]
 
 
 @pytest.fixture(scope="module")
@@ -47,8 +47,8 @@ def test_gaussianity_equals_direct_call_and_recount(capture, ctx, matrices, chec
     for _, row in g.iterrows():  # the percentages from the p-values themselves
         res = shapiro_wilk(matrices[row.layer])
         p, deg = res.p.numpy(), res.degenerate.numpy()
-        assert row.gauss_pct_strict == 100.0 * ((p >= 0.05) & ~deg).sum() / p.size
-        assert row.gauss_pct_paper == 100.0 * ((p >= 0.05) | deg).sum() / p.size
+        assert row.gauss_pct_excl_degenerate == 100.0 * ((p >= 0.05) & ~deg).sum() / p.size
+        assert row.gauss_pct_incl_degenerate == 100.0 * ((p >= 0.05) | deg).sum() / p.size
         assert row.degenerate_pct == 100.0 * deg.sum() / p.size
     assert (g.bn_mode == "train").all() and (g.layers == '["Layer 5", "Layer 6"]').all()
 
@@ -73,7 +73,7 @@ def test_tail_index_counts_against_shapiro_on_minibatch_gradients(capture, matri
         np.testing.assert_array_equal(h.count_all, np.histogram(alpha[~pm], bins=ALPHA_BINS)[0])
         np.testing.assert_array_equal(h.count_nongaussian, np.histogram(alpha[nongauss], bins=ALPHA_BINS)[0])
         np.testing.assert_array_equal(h.bin_lo, ALPHA_BINS[:-1])
-        assert h.alpha_pooled.iloc[0] == pytest.approx(mohammadi_alpha_pooled(noise))
+        assert h.tail_index_pooled.iloc[0] == pytest.approx(mohammadi_alpha_pooled(noise))
         np.testing.assert_allclose(h[["null_q05", "null_q50", "null_q95"]].iloc[0].astype(float), null_alpha_band(10))
 
 

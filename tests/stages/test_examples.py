@@ -52,4 +52,4 @@ def test_noise_is_the_centred_minibatch_gradient_column(stage):
             assert abs(noise.mean()) <= 1e-5 * scale
             np.testing.assert_allclose(noise, col - col.mean(), rtol=0, atol=1e-5 * scale)
             assert g.p.iloc[0] == pytest.approx(float(res.p[j]), rel=1e-9, abs=1e-12)
-            assert g.alpha_mohammadi.iloc[0] == pytest.approx(float(mohammadi_alpha(noise.copy())[0]), rel=1e-6)
+            assert g.tail_index_mohammadi.iloc[0] == pytest.approx(float(mohammadi_alpha(noise.copy())[0]), rel=1e-6)

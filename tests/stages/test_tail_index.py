@@ -11,7 +11,7 @@ from sgnlib.stats import (default_block_size, matched_null_alpha, mohammadi_alph
                           null_alpha_band, shapiro_wilk)
 
 COLUMNS = ["layer", "bin_lo", "bin_hi", "count_all", "count_nongaussian", "n_point_mass", "d", "k1",
-           "alpha_median_all", "alpha_median_nongaussian", "alpha_pooled", "alpha_pooled_no_point_mass",
+           "tail_index_median_all", "tail_index_median_nongaussian", "tail_index_pooled", "tail_index_pooled_no_point_mass",
            "null_q05", "null_q50", "null_q95", "null_median_sw_rejected"]
 
 
@@ -46,11 +46,11 @@ def test_histogram_equals_numpy_of_unclipped_mohammadi():
     assert h.count_all.iloc[-1] == (alpha[~pm] >= 3).sum() > 0  # overflow bin [3, inf)
     one = h.iloc[0]
     assert one.k1 == default_block_size(64) == 8
-    assert one.alpha_median_all == pytest.approx(np.median(alpha[~pm]))
-    assert one.alpha_median_nongaussian == pytest.approx(np.median(alpha[nongauss]))
+    assert one.tail_index_median_all == pytest.approx(np.median(alpha[~pm]))
+    assert one.tail_index_median_nongaussian == pytest.approx(np.median(alpha[nongauss]))
     noise = m - m.mean(0)
-    assert one.alpha_pooled == pytest.approx(mohammadi_alpha_pooled(noise))
-    assert one.alpha_pooled_no_point_mass == pytest.approx(mohammadi_alpha_pooled(noise[:, ~torch.from_numpy(pm)]))
+    assert one.tail_index_pooled == pytest.approx(mohammadi_alpha_pooled(noise))
+    assert one.tail_index_pooled_no_point_mass == pytest.approx(mohammadi_alpha_pooled(noise[:, ~torch.from_numpy(pm)]))
     np.testing.assert_allclose(one[["null_q05", "null_q50", "null_q95"]].astype(float),
                                null_alpha_band(64, d=NULL_D, seed=NULL_SEED))
     assert one.null_median_sw_rejected == pytest.approx(np.median(matched_null_alpha(64, seed=NULL_SEED)))
@@ -67,7 +67,7 @@ def test_bins_and_point_masses():
     # point masses only: no bin counts them, n_point_mass does, and the pooled estimates say why
     h = tail_index_histogram("L", m[:, 260:275], shapiro_wilk(m[:, 260:275]))
     assert h.count_all.sum() == h.count_nongaussian.sum() == 0 and (h.n_point_mass == 15).all()
-    assert h.alpha_median_all.isna().all() and h.alpha_pooled_no_point_mass.isna().all() and h.alpha_pooled.isna().all()
+    assert h.tail_index_median_all.isna().all() and h.tail_index_pooled_no_point_mass.isna().all() and h.tail_index_pooled.isna().all()
     # Cauchy columns mostly below 1.5, Gaussian ones around 2
     a = mohammadi_alpha(m - m.mean(0)).numpy()
     assert np.median(a[120:200]) < 1.5 < np.median(a[:120])

@@ -184,7 +184,7 @@ def test_mle_fit_one_column_names_backend():
     x = levy_stable.rvs(1.5, 0.0, loc=3.0, scale=0.01, size=400, random_state=5)
     fit = fit_alpha_stable(x)
     assert fit["backend"] == levy_backend() == "pylevy"
-    assert fit["alpha"] == pytest.approx(1.5, abs=0.25)  # one column, n = 400: MLE sd ~ 0.08
+    assert fit["tail_index"] == pytest.approx(1.5, abs=0.25)  # one column, n = 400: MLE sd ~ 0.08
     assert fit["scale"] == pytest.approx(0.01, rel=0.3) and fit["loc"] == pytest.approx(3.0, abs=0.005)
 
 
@@ -192,12 +192,12 @@ def test_pylevy_maximizes_scipys_likelihood():
     """pylevy's symmetric fit, checked on scipy's own density: no alpha 0.05 away does better."""
     x = levy_stable.rvs(1.5, 0.0, size=300, random_state=11)
     f = fit_alpha_stable(x, backend="pylevy", symmetric=True)
-    assert f["beta"] == 0.0 and f["parametrization"] == "S0"
+    assert f["skewness"] == 0.0 and f["parametrization"] == "S0"
 
     def loglik(alpha):
         return levy_stable.logpdf(x, alpha, 0.0, loc=f["loc"], scale=f["scale"]).sum()
-    best = loglik(f["alpha"])
-    assert best >= loglik(f["alpha"] - 0.05) and best >= loglik(min(2.0, f["alpha"] + 0.05))
+    best = loglik(f["tail_index"])
+    assert best >= loglik(f["tail_index"] - 0.05) and best >= loglik(min(2.0, f["tail_index"] + 0.05))
 
 
 @pytest.mark.slow
@@ -206,7 +206,7 @@ def test_pylevy_agrees_with_scipy_mle():
     x = levy_stable.rvs(1.5, 0.0, loc=3.0, scale=0.01, size=100, random_state=5)
     py, sc = fit_alpha_stable(x, "pylevy", symmetric=True), fit_alpha_stable(x, "scipy", symmetric=True)
     assert sc["backend"] == "scipy" and not sc["error"]
-    assert py["alpha"] == pytest.approx(sc["alpha"], abs=0.02)
+    assert py["tail_index"] == pytest.approx(sc["tail_index"], abs=0.02)
     assert py["scale"] == pytest.approx(sc["scale"], rel=0.02) and py["loc"] == pytest.approx(sc["loc"], abs=1e-4)
 
 
@@ -226,7 +226,7 @@ def test_fit_error_is_reported_not_raised(monkeypatch):
         raise FitError("Optimization converged to parameters that are outside the range")
     monkeypatch.setattr(levy_stable, "fit", boom)
     fit = fit_alpha_stable(np.random.default_rng(0).normal(size=50), backend="scipy")
-    assert np.isnan(fit["alpha"]) and "outside the range" in fit["error"]
+    assert np.isnan(fit["tail_index"]) and "outside the range" in fit["error"]
 
 
 @pytest.mark.slow
@@ -249,9 +249,9 @@ def test_fit_script_quick_run(tmp_path):
     subprocess.run(cmd, check=True, cwd=root, capture_output=True)
     d = pd.read_csv(out)
     assert list(d.backend) == ["pylevy", "mohammadi"] and d[["config_id", "layer", "dim"]].nunique().max() == 1
-    assert d.alpha.between(0.5, 3).all() and (d.n == d.n_batches).all() and d.git_commit.notna().all()
+    assert d.tail_index.between(0.5, 3).all() and (d.n == d.n_batches).all() and d.git_commit.notna().all()
     first = ex[ex.kind == "non-gaussian"].groupby(["config_id", "layer", "dim"], sort=False)
     col = next(iter(first))[1].sort_values("sample").noise.values
-    assert d.alpha.iloc[1] == pytest.approx(float(mohammadi_alpha(torch.from_numpy(col - col.mean()))[0]))
+    assert d.tail_index.iloc[1] == pytest.approx(float(mohammadi_alpha(torch.from_numpy(col - col.mean()))[0]))
     subprocess.run(cmd, check=True, cwd=root, capture_output=True)  # resumed: nothing new
     assert len(pd.read_csv(out)) == 2
