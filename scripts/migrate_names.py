@@ -76,11 +76,11 @@ def rename_table(path: Path, dry_run: bool = False) -> list[str]:
     mapping = renames(table)
     old = next(csv.reader([header.decode()]))
     done = [f"{c} -> {mapping[c]}" for c in old if c in mapping]
-    if not done or dry_run:
-        return done
     clash = set(mapping[c] for c in old if c in mapping) & set(old)
     if clash:
         raise SystemExit(f"{path}: both old and new names present ({sorted(clash)}); fix by hand")
+    if not done or dry_run:
+        return done
     data = new_header(header, mapping) + (b"\r" if cr else b"") + rest
     if suffix == ".csv.gz":
         buf = io.BytesIO()
@@ -147,7 +147,10 @@ def migrate_folder(folder, dry_run: bool = False) -> dict:
         if has_ledger:
             store.verify()  # a folder that disagrees with its ledger is named, not migrated
         out = {}
-        for path in sorted([*folder.glob("*.csv"), *folder.glob("*.csv.gz")]):
+        tables = sorted([*folder.glob("*.csv"), *folder.glob("*.csv.gz")])
+        for path in tables:  # every clash is found before any file is written
+            rename_table(path, dry_run=True)
+        for path in tables:
             done = rename_table(path, dry_run)
             if done:
                 out[path.name] = done

@@ -151,7 +151,9 @@ def minibatch_gradients(model, loss_fn, images, labels, batch_size: int, n_batch
     The matrices have the parameters' dtype (float64 capture: a float64 model and images).
     trajectory: None (theta fixed, eq 3) or a callable(parameters) -> optimizer; each minibatch
     gradient is then followed by one step of it, so the rows are consecutive SGD steps along the
-    training trajectory (each layer group replays the same steps; theta is restored afterwards).
+    training trajectory (each layer group replays the same steps, bitwise on the CPU; on CUDA
+    non-deterministic kernels can make groups drift apart by rounding; theta and every .grad are
+    restored afterwards).
 
     max_bytes: budget for one group's matrices (None: `auto_max_bytes`). Every gradient is checked
     for NaN/inf through its sum, kept on the device and read back once per block of `check_every`
@@ -171,6 +173,7 @@ def minibatch_gradients(model, loss_fn, images, labels, batch_size: int, n_batch
     max_bytes = auto_max_bytes(out_device) if max_bytes is None else max_bytes
     buffers = {k: v.clone() for k, v in model.state_dict().items()
                if trajectory is not None or "running" in k or "num_batches" in k}
+    grads_before = [(p, p.grad) for p in model.parameters()] if trajectory is not None else []
     modes = _save_modes(model)
     if not model.training:  # e.g. after evaluation: train mode throughout; else the user's modes
         model.train()
@@ -216,8 +219,8 @@ def minibatch_gradients(model, loss_fn, images, labels, batch_size: int, n_batch
             yield mats
     finally:
         model.load_state_dict({**model.state_dict(), **buffers})
-        if trajectory is not None:
-            model.zero_grad(set_to_none=True)
+        for p, g in grads_before:
+            p.grad = g
         _restore_modes(modes)
 
 

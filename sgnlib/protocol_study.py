@@ -118,24 +118,28 @@ def effect_grid(eff: pd.DataFrame) -> pd.DataFrame:
     return grid.loc[idx], beyond.loc[idx]
 
 
-def resnet_states(g: pd.DataFrame, batch_size: int = 64, threshold: float = 85.0) -> pd.DataFrame:
-    """Per ResNet, checkpoint epoch and capture protocol at `batch_size`, 200 batches: % Gaussian (point
-    masses counted Gaussian) averaged over all layers and over the paper's Table 3 layers, the paper's layers at or above
-    `threshold` (the text's "≥ 85 % at batch 64"), and the paper's Table 3 mean at that batch size."""
+def resnet_states(g: pd.DataFrame, batch_sizes=(64, 128), threshold: float = 85.0) -> pd.DataFrame:
+    """Per ResNet, batch size, checkpoint epoch and capture protocol (200 batches): % Gaussian (point
+    masses counted Gaussian) averaged over all layers; for ResNet-56 also over the paper's Table 3
+    layers, how many of them reach `threshold` (the text's "≥ 85 % at batch 64") and Table 3's mean at
+    that batch size (ResNet-20 has no table: its rows answer Fig 6's "steady over epochs")."""
     paper = paper_tables()
-    t3 = paper[(paper.table == 3) & (paper.batch_size == batch_size)]
-    r = g[g.model.str.startswith("resnet") & (g.stage == "capture") & (g.batch_size == batch_size)
+    r = g[g.model.str.startswith("resnet") & (g.stage == "capture") & g.batch_size.isin(batch_sizes)
           & (g.n_batches == 200)].copy()
     r["protocol"] = [",".join(f"{k}={v}" for k, v in _options(x).items()) or "default" for x in r.get(
         "protocol", pd.Series([None] * len(r), index=r.index))]
     out = []
-    for (model, epochs, epoch, proto), d in r.groupby(["model", "epochs", "checkpoint_epoch", "protocol"]):
+    for (model, bs, epochs, epoch, proto), d in r.groupby(["model", "batch_size", "epochs", "checkpoint_epoch",
+                                                            "protocol"]):
+        t3 = paper[(paper.table == 3) & (paper.batch_size == bs)] if model == "resnet56" else paper.iloc[:0]
         listed = d[d.layer.isin(t3.layer)]
-        out.append({"model": model, "trained_epochs": int(epoch), "run_epochs": int(epochs), "protocol": proto,
-                    "layers": len(d), "mean_all_pct": d[RULE].mean(),
-                    "mean_paper_layers_pct": listed[RULE].mean() if len(listed) else np.nan,
-                    "paper_layers_at_threshold": f"{int((listed[RULE] >= threshold).sum())}/{len(listed)}",
-                    "paper_table3_mean_pct": t3.gauss_pct_mean.mean() if model == "resnet56" else np.nan})
+        row = {"model": model, "batch_size": int(bs), "trained_epochs": int(epoch), "run_epochs": int(epochs),
+               "protocol": proto, "layers": len(d), "mean_all_pct": d[RULE].mean(),
+               "mean_paper_layers_pct": np.nan, "paper_layers_at_threshold": "–", "paper_table3_mean_pct": np.nan}
+        if len(t3):
+            row.update(mean_paper_layers_pct=listed[RULE].mean(), paper_table3_mean_pct=t3.gauss_pct_mean.mean(),
+                       paper_layers_at_threshold=f"{int((listed[RULE] >= threshold).sum())}/{len(listed)}")
+        out.append(row)
     return pd.DataFrame(out)
 
 

@@ -94,7 +94,7 @@ def select(cfgs, stages=None, models=None, final_only=False, by_repeat=False):
                                   f"{', '.join(have)}")
             cfgs = [c for c in cfgs if getattr(c, field) in wanted]
     if final_only:
-        cfgs = [c for c in cfgs if (c.checkpoint_epoch or c.epochs) == c.epochs]
+        cfgs = [c for c in cfgs if c.checkpoint_epoch in (None, c.epochs)]
     if by_repeat:
         cfgs = sorted(cfgs, key=lambda c: c.repeat or 0)  # stable: keeps the order inside a repeat
     if not cfgs:

@@ -340,7 +340,11 @@ def test_trajectory_rows_are_consecutive_sgd_steps(synth):
         per_layer.update(mats)
     for k, v in m.state_dict().items():
         assert torch.equal(v, before[k]), k
-    assert all(p.grad is None for p in m.parameters())
+    assert all(p.grad is None for p in m.parameters())  # the caller's .grad (none here) comes back
+    m.classifier.weight.grad = torch.ones_like(m.classifier.weight)
+    next(capture.minibatch_gradients(m, F.cross_entropy, x, y, 16, 3, seed=2, trajectory=sgd))
+    assert torch.equal(m.classifier.weight.grad, torch.ones_like(m.classifier.weight))
+    m.classifier.weight.grad = None
     idx = capture.minibatch_indices(x.shape[0], 16, 4, torch.Generator().manual_seed(2))
     ref = models.build("alexnet")
     ref.load_state_dict(before)

@@ -100,6 +100,9 @@ def test_resnet_states_against_table_3_by_hand():
                        "batch_size": 64, "n_batches": 200, "layer": l, "gauss_pct_incl_degenerate": v, "protocol": ""}
                       for e, v0 in ((0, 90.0), (1, 80.0)) for i, l in enumerate(layers + ["Block 3 Layer 17"])
                       for v in [v0 + i]])
+    r20 = g[g.checkpoint_epoch == 0].assign(model="resnet20")
+    s20 = ps.resnet_states(pd.concat([g, r20])).query("model == 'resnet20'").iloc[0]
+    assert np.isnan(s20.mean_paper_layers_pct) and s20.paper_layers_at_threshold == "–"  # no ResNet-20 table
     s = ps.resnet_states(g).set_index("trained_epochs")
     assert s.loc[0, "layers"] == len(layers) + 1
     assert s.loc[0, "mean_paper_layers_pct"] == pytest.approx(90 + (len(layers) - 1) / 2)

@@ -103,11 +103,12 @@ def fill_command(scale: str, stage: str, models, tables: dict | None = None, *, 
     in_cpu = (set(models) <= CPU_DESIGN["models"] and all(b <= CPU_DESIGN["max_batch"] for b in batch_sizes)
               and set(n_batches) <= CPU_DESIGN["n_batches"])
     preset = "cpu" if scale == "cpu" and in_cpu else "paper-recipe"
-    own = preset == scale or (scale == "gpu-short" and preset == "paper-recipe")  # gpu-short: the recipe, shorter
-    ep = epochs_of(tables or {}, models[0]) if own else None
+    ep = epochs_of(tables or {}, models[0]) if scale in (preset, "gpu-short") else None
+    # gpu-short is the recipe, shorter: its own folder only when its epochs are known
+    own = preset == scale or (scale == "gpu-short" and preset == "paper-recipe" and ep is not None)
     cmd = f"python -m sgnlib.sweep --preset {preset}"
     if own and scale == "gpu-short":
-        cmd += " --scale gpu-short" + (f" --epochs {ep}" if ep is not None else "")
+        cmd += f" --scale gpu-short --epochs {ep}"
     stages = stage if stage.startswith("train") else f"train,{stage}"  # retrains a checkpoint not kept
     cmd += f" --stages {stages} --models {','.join(models)}{extra}"
     note = "" if own else f" (outside the {scale} design; this fills the paper-recipe scale)"

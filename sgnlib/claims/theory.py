@@ -108,7 +108,7 @@ def check_prop1_isotropic_only():
     non-isotropic D; D commuting with H (e.g. D = H, the setting of Prop 2) is a counterexample."""
     from .. import langevin as L
     asym, p = L.potential_condition_asymmetry(_H, _H), L.prop1_family()
-    holds = any(x != 0 for x in asym) and p["commuting_max"] > 1e-9
+    holds = any(x != 0 for x in asym) and p["commuting_min"] > 1e-9  # every commuting D must break it
     return holds, f"D = H = {_H}: D⁻¹H - (D⁻¹H)ᵀ = {list(asym)}; {p['n']} random anisotropic D = poly(H): " \
         f"max asymmetry {L.fmt_small(p['commuting_max'])}", \
         "SymPy and random families: eq 62 is integrable whenever D commutes with H, e.g. D ∝ H as Prop 2 assumes"
