@@ -160,7 +160,8 @@ def coverage(cfgs, done_ids) -> pd.DataFrame:
 
 def facts(eff: pd.DataFrame, dist: pd.DataFrame, full_cells: int = 24) -> dict[str, str]:
     """The numbers the chapter's verdict quotes (glued): baseline distance, the best protocol measured on
-    all Table 1 cells and its distance, the factors that move most, the share of the gap they close."""
+    all Table 1 cells and its distance, the factors that move most, and those whose mean change has the
+    gap's sign and at least half its size (`explains`: candidates for the gap)."""
     base = dist.set_index("factor").loc["baseline"]
     full = dist[dist.cells == full_cells]
     best = full.sort_values("mean_abs_gap_pp").iloc[0]
@@ -176,6 +177,8 @@ def facts(eff: pd.DataFrame, dist: pd.DataFrame, full_cells: int = 24) -> dict[s
                                  f"{r.mean_delta_pp:+.1f} pp, {int(r.beyond_spread)}/{int(r.cells)} cells beyond "
                                  f"the spread)" for r in top.itertuples()),
         "n-beyond": f"{int((summ.beyond_spread > 0).sum())}",
+        "explains": "; ".join(f"{r.factor} ({r.mean_delta_pp:+.1f} pp)" for r in summ.itertuples()
+                              if r.mean_delta_pp >= -0.5 * base.mean_gap_pp > 0) or "none",
     }
 
 
@@ -189,3 +192,14 @@ def effect_grid_html(eff: pd.DataFrame, uid: str, caption: str) -> str:
     frame = grid.fillna("–").rename(columns={c: f"batch {c}" for c in cols})
     return html_table(frame, uid, caption, index=True, cell_style=lambda i, c: delta_style(
         delta.iloc[i][int(c.split()[1])], bool(beyond.iloc[i][int(c.split()[1])])) if c.startswith("batch ") else "")
+
+
+def resnet_facts(rs: pd.DataFrame) -> dict[str, str]:
+    """Glue keys for `resnet_states` rows with the default protocol: 'resnet56-b64-e0' -> 'layers at the
+    threshold, mean over all layers' ('10/11 at ≥ 85 %, mean 93.8 %'; ResNet-20: the mean only)."""
+    out = {}
+    for r in rs[rs.protocol == "default"].itertuples():
+        at = f"{r.paper_layers_at_threshold} of the paper's layers at ≥ 85 %, " if r.paper_layers_at_threshold != "–" \
+            else ""
+        out[f"{r.model}-b{r.batch_size}-e{r.trained_epochs}"] = f"{at}mean {r.mean_all_pct:.1f} %"
+    return out

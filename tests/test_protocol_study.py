@@ -133,3 +133,17 @@ def test_facts_pick_the_best_protocol_on_full_coverage():
     f = ps.facts(eff, dist)
     assert f["best-protocol"] == "a" and f["best-distance"] == "15.0" and f["best-closes"] == "+3.0"
     assert f["base-distance"] == "18.0" and f["top-factors"].startswith("a (mean |Δ| 3.0 pp, mean Δ -1.0 pp, 2/2")
+    assert f["explains"] == "none"  # ours is 10 pp low; no factor raises it by 5 pp or more
+    eff.loc[2, "delta_pp"] = 6.0
+    assert ps.facts(eff, dist)["explains"] == "b (+6.0 pp)"
+
+
+def test_resnet_facts_name_the_state():
+    rs = pd.DataFrame([{"model": "resnet56", "batch_size": 64, "trained_epochs": 0, "protocol": "default",
+                        "paper_layers_at_threshold": "10/11", "mean_all_pct": 93.84},
+                       {"model": "resnet20", "batch_size": 64, "trained_epochs": 2, "protocol": "default",
+                        "paper_layers_at_threshold": "–", "mean_all_pct": 80.0},
+                       {"model": "resnet56", "batch_size": 64, "trained_epochs": 1, "protocol": "bn=running",
+                        "paper_layers_at_threshold": "0/11", "mean_all_pct": 1.0}])
+    assert ps.resnet_facts(rs) == {"resnet56-b64-e0": "10/11 of the paper's layers at ≥ 85 %, mean 93.8 %",
+                                   "resnet20-b64-e2": "mean 80.0 %"}
