@@ -203,3 +203,18 @@ def resnet_facts(rs: pd.DataFrame) -> dict[str, str]:
             else ""
         out[f"{r.model}-b{r.batch_size}-e{r.trained_epochs}"] = f"{at}mean {r.mean_all_pct:.1f} %"
     return out
+
+
+HEADERS = {"mean_delta_pp": "mean Δ (pp)", "mean_abs_delta_pp": "mean |Δ| (pp)", "beyond_spread": "cells beyond spread",
+           "mean_abs_gap_pp": "distance (pp)", "mean_gap_pp": "mean gap (pp)",
+           "baseline_same_cells_pp": "baseline, same cells (pp)", "batch_size": "batch", "trained_epochs": "epochs trained",
+           "run_epochs": "run length (epochs)", "mean_all_pct": "% Gaussian, all layers",
+           "mean_paper_layers_pct": "% Gaussian, Table 3 layers", "paper_layers_at_threshold": "Table 3 layers ≥ 85 %",
+           "paper_table3_mean_pct": "paper's Table 3 mean"}
+
+
+def table_html(df: pd.DataFrame, uid: str, caption: str) -> str:
+    """One of this module's tables for the book: numbers rounded to 2 places, readable headers."""
+    from .tables import html_table
+    out = df.round(2).rename(columns=HEADERS)
+    return html_table(out, uid, caption, text_columns=[c for c in out.columns if out[c].dtype == object])

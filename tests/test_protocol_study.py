@@ -147,3 +147,8 @@ def test_resnet_facts_name_the_state():
                         "paper_layers_at_threshold": "0/11", "mean_all_pct": 1.0}])
     assert ps.resnet_facts(rs) == {"resnet56-b64-e0": "10/11 of the paper's layers at ≥ 85 %, mean 93.8 %",
                                    "resnet20-b64-e2": "mean 80.0 %"}
+
+
+def test_table_html_readable_headers_rounded_numbers():
+    html = ps.table_html(pd.DataFrame({"factor": ["a"], "mean_delta_pp": [1.23456]}), "t", "cap")
+    assert "mean Δ (pp)" in html and "1.23" in html and "1.2346" not in html and 'id="T_t"' in html
