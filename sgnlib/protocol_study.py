@@ -161,22 +161,35 @@ def coverage(cfgs, done_ids) -> pd.DataFrame:
 def facts(eff: pd.DataFrame, dist: pd.DataFrame, full_cells: int = 24) -> dict[str, str]:
     """The numbers the chapter's verdict quotes (glued): baseline distance, the best protocol measured on
     all Table 1 cells and its distance, the factors that move most, and those whose mean change has the
-    gap's sign and at least half its size (`explains`: candidates for the gap)."""
+    gap's sign and at least half its size (`explains`: candidates for the gap); the largest mean |Δ| of a
+    retraining with another seed (`seed-spread`) and the factors that move the cells more (`beyond-seed`)."""
     base = dist.set_index("factor").loc["baseline"]
     full = dist[dist.cells == full_cells]
     best = full.sort_values("mean_abs_gap_pp").iloc[0]
+    rel = dist.assign(gain=dist.baseline_same_cells_pp - dist.mean_abs_gap_pp)
+    best_rel = rel[rel.factor != "baseline"].sort_values("gain", ascending=False).iloc[0]  # vs the same cells
     summ = factor_summary(eff)
     top = summ.head(3)
+    seeds = summ[summ.factor.str.startswith("training seed")]
+    seed_spread = float(seeds.mean_abs_delta_pp.max()) if len(seeds) else np.nan  # retraining alone moves this much
     return {
         "base-distance": f"{base.mean_abs_gap_pp:.1f}", "base-gap": f"{base.mean_gap_pp:+.1f}",
         "base-cells": f"{int(base.cells)}",
         "best-protocol": str(best.factor), "best-distance": f"{best.mean_abs_gap_pp:.1f}",
         "best-closes": f"{base.mean_abs_gap_pp - best.mean_abs_gap_pp:+.1f}",
         "full-protocols": f"{len(full)}", "factors": f"{len(summ)}",
+        "best-same-cells": best_rel.factor,
+        "best-same-cells-distance": f"{best_rel.mean_abs_gap_pp:.1f}",
+        "best-same-cells-baseline": f"{best_rel.baseline_same_cells_pp:.1f}",
+        "best-same-cells-n": f"{int(best_rel.cells)}",
         "top-factors": "; ".join(f"{r.factor} (mean |Δ| {r.mean_abs_delta_pp:.1f} pp, mean Δ "
                                  f"{r.mean_delta_pp:+.1f} pp, {int(r.beyond_spread)}/{int(r.cells)} cells beyond "
                                  f"the spread)" for r in top.itertuples()),
         "n-beyond": f"{int((summ.beyond_spread > 0).sum())}",
+        "seed-spread": f"{seed_spread:.1f}" if seed_spread == seed_spread else "not measured",
+        "beyond-seed": "; ".join(f"{r.factor} ({r.mean_abs_delta_pp:.1f})" for r in summ.itertuples()
+                                 if not r.factor.startswith("training seed") and r.mean_abs_delta_pp > seed_spread)
+        or "none",
         "explains": "; ".join(f"{r.factor} ({r.mean_delta_pp:+.1f} pp)" for r in summ.itertuples()
                               if r.mean_delta_pp >= -0.5 * base.mean_gap_pp > 0) or "none",
     }

@@ -132,10 +132,17 @@ def test_facts_pick_the_best_protocol_on_full_coverage():
                         "beyond_spread": [True, True, False]})
     f = ps.facts(eff, dist)
     assert f["best-protocol"] == "a" and f["best-distance"] == "15.0" and f["best-closes"] == "+3.0"
+    assert f["best-same-cells"] == "b" and f["best-same-cells-distance"] == "2.0"  # 8 pp below its baseline
+    assert f["best-same-cells-baseline"] == "10.0" and f["best-same-cells-n"] == "4"
     assert f["base-distance"] == "18.0" and f["top-factors"].startswith("a (mean |Δ| 3.0 pp, mean Δ -1.0 pp, 2/2")
     assert f["explains"] == "none"  # ours is 10 pp low; no factor raises it by 5 pp or more
+    assert f["seed-spread"] == "not measured" and f["beyond-seed"] == "none"
     eff.loc[2, "delta_pp"] = 6.0
     assert ps.facts(eff, dist)["explains"] == "b (+6.0 pp)"
+    seed = pd.DataFrame({"factor": ["training seed=1"], "layer": ["Layer 1"], "batch_size": [64],
+                         "delta_pp": [-4.0], "half_width_95": [1.0], "beyond_spread": [True]})
+    f2 = ps.facts(pd.concat([eff, seed], ignore_index=True), dist)
+    assert f2["seed-spread"] == "4.0" and f2["beyond-seed"] == "b (6.0)"  # a: mean |Δ| 3.0 < 4.0
 
 
 def test_resnet_facts_name_the_state():
