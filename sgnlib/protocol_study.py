@@ -106,16 +106,16 @@ def distances(g: pd.DataFrame, model: str = "alexnet", n_batches: int = 200,
     return out.sort_values("mean_abs_gap_pp").reset_index(drop=True)
 
 
-def effect_grid(eff: pd.DataFrame) -> pd.DataFrame:
+def effect_grid(eff: pd.DataFrame):
     """The effect table for the book: one row per factor and layer, one column per batch size, each cell
-    'Δ ± half-width' (pp); `beyond` (same shape) says where |Δ| exceeds the 95 % half-width."""
+    'Δ ± half-width' (pp); `beyond` and `delta` (same shape) hold whether |Δ| exceeds the 95 % half-width
+    and Δ itself."""
     eff = eff.assign(cell=[f"{d:+.1f} ± {h:.1f}" for d, h in zip(eff.delta_pp, eff.half_width_95)])
     order = factor_summary(eff).factor.tolist()
-    grid = eff.pivot_table(index=["factor", "layer"], columns="batch_size", values="cell", aggfunc="first")
-    beyond = eff.pivot_table(index=["factor", "layer"], columns="batch_size", values="beyond_spread",
-                             aggfunc="first")
+    grid, beyond, delta = (eff.pivot_table(index=["factor", "layer"], columns="batch_size", values=v,
+                                           aggfunc="first") for v in ("cell", "beyond_spread", "delta_pp"))
     idx = sorted(grid.index, key=lambda k: (order.index(k[0]), k[1]))
-    return grid.loc[idx], beyond.loc[idx]
+    return grid.loc[idx], beyond.loc[idx], delta.loc[idx]
 
 
 def resnet_states(g: pd.DataFrame, batch_sizes=(64, 128), threshold: float = 85.0) -> pd.DataFrame:
@@ -198,13 +198,11 @@ def facts(eff: pd.DataFrame, dist: pd.DataFrame, full_cells: int = 24) -> dict[s
 def effect_grid_html(eff: pd.DataFrame, uid: str, caption: str) -> str:
     """`effect_grid` as an HTML table, Δ cells coloured by sign, saturated where beyond the spread."""
     from .tables import delta_style, html_table
-    grid, beyond = effect_grid(eff)
-    delta = eff.pivot_table(index=["factor", "layer"], columns="batch_size", values="delta_pp",
-                            aggfunc="first").loc[grid.index]
-    cols = list(grid.columns)
-    frame = grid.fillna("–").rename(columns={c: f"batch {c}" for c in cols})
-    return html_table(frame, uid, caption, index=True, cell_style=lambda i, c: delta_style(
-        delta.iloc[i][int(c.split()[1])], bool(beyond.iloc[i][int(c.split()[1])])) if c.startswith("batch ") else "")
+    grid, beyond, delta = effect_grid(eff)
+    label = {f"batch {c}": c for c in grid.columns}
+    frame = grid.fillna("–").rename(columns={c: l for l, c in label.items()})
+    return html_table(frame, uid, caption, index=True, cell_style=lambda i, col: delta_style(
+        delta.iloc[i][label[col]], bool(beyond.iloc[i][label[col]])) if col in label else "")
 
 
 def resnet_facts(rs: pd.DataFrame) -> dict[str, str]:

@@ -87,9 +87,10 @@ def test_variant_is_compared_on_the_layers_it_shares():
     eff = ps.effects(pd.DataFrame(base + text))
     assert list(eff.factor) == ["architecture=alexnet_text"] and list(eff.layer) == ["Layer 1"]
     assert eff.delta_pp.iloc[0] == pytest.approx(19.0)
-    grid, beyond = ps.effect_grid(eff)
+    grid, beyond, delta = ps.effect_grid(eff)
     assert grid.loc[("architecture=alexnet_text", "Layer 1"), 64] == "+19.0 ± " + \
         f"{eff.half_width_95.iloc[0]:.1f}" and bool(beyond.loc[("architecture=alexnet_text", "Layer 1"), 64])
+    assert delta.loc[("architecture=alexnet_text", "Layer 1"), 64] == pytest.approx(19.0)
 
 
 def test_resnet_states_against_table_3_by_hand():
