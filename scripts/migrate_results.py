@@ -56,7 +56,7 @@ def migrate(folder: Path, dry_run: bool = False) -> dict:
         raise SystemExit(f"{folder} already has a {LEDGER}; nothing to migrate")
     texts = {}
     for t in TABLES:
-        p = ResultStore(folder).path(t)
+        p = ResultStore(folder).existing(t)
         if p.exists():
             texts[t] = pd.read_csv(p, dtype=str, keep_default_na=False)
     configs, rows = {}, {}
@@ -76,7 +76,10 @@ def migrate(folder: Path, dry_run: bool = False) -> dict:
             store.commit(configs[cid].to_dict(), by_table, cid)
         store.verify()
         for t in texts:
+            old = ResultStore(folder).existing(t)
             shutil.copyfile(store.path(t), ResultStore(folder).path(t))
+            if old != ResultStore(folder).path(t):
+                old.unlink()  # a plain table written before it was compressed
         shutil.copyfile(Path(tmp) / LEDGER, folder / LEDGER)
     ResultStore(folder).verify()
     new_id = {r["legacy_config_id"].iloc[0]: cid for cid, by in rows.items() for r in by.values()}

@@ -1,7 +1,8 @@
 """Transactional results: a configuration's rows in all its tables become visible together or not at all.
 
-A results folder (one per scale, e.g. ``data/results/cpu/``) holds tidy tables (``<table>.csv`` or
-``.csv.gz``) and ``ledger.jsonl``: one line per committed configuration with its config and, per
+A results folder (one per scale, e.g. ``data/results/cpu/``) holds tidy tables (``<table>.csv`` or,
+for the long ones, ``.csv.gz``; a table written plain before it was compressed is still read, and
+moves to its compressed file at its next write or `compress`) and ``ledger.jsonl``: one line per committed configuration with its config and, per
 table, the number of its rows and a sha256 of their text. Commit, under the folder's lock
 (`filelock`): (1) every table is rewritten atomically with the new rows added and any rows of
 uncommitted configurations (left by a killed commit) dropped, (2) one ledger line is appended.
@@ -27,7 +28,8 @@ import pandas as pd
 from filelock import FileLock, Timeout
 
 TABLES = ("training", "gaussianity", "tail_index", "moments", "berry_esseen", "examples")
-TABLE_EXT = {"tail_index": ".csv.gz", "examples": ".csv.gz"}  # the long tables are compressed
+# the long tables are compressed (they are most of a folder's bytes; a GPU run carries the whole tree)
+TABLE_EXT = {"gaussianity": ".csv.gz", "tail_index": ".csv.gz", "examples": ".csv.gz"}
 LEDGER = "ledger.jsonl"
 
 
@@ -88,7 +90,33 @@ class ResultStore:
     # ------------------------------------------------------------ paths and locks
 
     def path(self, table: str) -> Path:
+        """Where `table` is written."""
         return self.folder / f"{table}{TABLE_EXT.get(table, '.csv')}"
+
+    def existing(self, table: str) -> Path:
+        """Where `table` is read: its file, or a plain ``.csv`` written before the table was compressed."""
+        p, legacy = self.path(table), self.folder / f"{table}.csv"
+        return legacy if not p.exists() and legacy.exists() else p
+
+    def _write(self, table: str, df: pd.DataFrame) -> None:
+        _write_text_table(df, self.path(table))
+        legacy = self.folder / f"{table}.csv"
+        if legacy != self.path(table) and legacy.exists():
+            legacy.unlink()
+
+    def compress(self) -> list[str]:
+        """Move tables still in a plain legacy file into their compressed file (values byte-identical, the
+        ledger unchanged); returns the tables moved."""
+        moved = []
+        with self.lock():
+            ledger = self.ledger()
+            for table in TABLES:
+                if self.existing(table) != self.path(table):
+                    text = self._text(table)
+                    self.check(table, text, ledger)
+                    self._write(table, text)
+                    moved.append(table)
+        return moved
 
     def lock(self, timeout: float = 600) -> FileLock:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -111,7 +139,7 @@ class ResultStore:
         """{config_id: entry} of committed configurations (an incomplete last line is not a commit)."""
         p = self.folder / LEDGER
         if not p.exists():
-            if any(self.path(t).exists() for t in TABLES):
+            if any(self.existing(t).exists() for t in TABLES):
                 raise IntegrityError(f"{self.folder} has result tables but no {LEDGER} (written before the "
                                      f"transactional store); run: python scripts/migrate_results.py {self.folder}")
             return {}
@@ -152,7 +180,7 @@ class ResultStore:
     # ------------------------------------------------------------ reading
 
     def _text(self, table: str) -> pd.DataFrame | None:
-        p = self.path(table)
+        p = self.existing(table)
         if not p.exists():
             return None
         try:
@@ -166,7 +194,7 @@ class ResultStore:
         want = {cid: e["tables"][table] for cid, e in ledger.items() if table in e["tables"]}
         if not want:
             return
-        p = self.path(table)
+        p = self.existing(table)
         if text is None:
             raise IntegrityError(f"{p} is missing but the ledger lists {len(want)} configuration(s) in it; "
                                  f"restore it (git checkout -- {p})")
@@ -226,7 +254,7 @@ class ResultStore:
                 parts = [d for d in (keep, new.get(name)) if d is not None]
                 out = pd.concat(parts, ignore_index=True).fillna("") if parts else None
                 if out is not None:
-                    _write_text_table(out, self.path(name))
+                    self._write(name, out)
                 if name in new and name != [t for t in TABLES if t in new][-1]:
                     fault("between-tables")  # this configuration's rows are now in some tables, not all
             fault("before-ledger")
@@ -255,7 +283,7 @@ class ResultStore:
             for name in TABLES:
                 old = self._text(name)
                 if old is not None and old.config_id.isin(ids).any():
-                    _write_text_table(old[~old.config_id.isin(ids)], self.path(name))
+                    self._write(name, old[~old.config_id.isin(ids)])
             tmp = self.folder / f".{LEDGER}.tmp{os.getpid()}"
             tmp.write_text("".join(json.dumps(e, sort_keys=True) + "\n" for e in keep.values()))
             os.replace(tmp, self.folder / LEDGER)

@@ -55,10 +55,10 @@ def test_columns_renamed_values_kept_and_verify_passes(tmp_path):
     before = {p.name: body(p) for p in f.glob("*.csv*")}
     old_ledger = [json.loads(x) for x in (f / "ledger.jsonl").read_text().splitlines()]
     out = mn.migrate(f)[str(f)]
-    assert set(out) == {"gaussianity.csv", "tail_index.csv.gz", "examples.csv.gz", "alpha_stable.csv",
+    assert set(out) == {"gaussianity.csv.gz", "tail_index.csv.gz", "examples.csv.gz", "alpha_stable.csv",
                         "ledger.jsonl"}
     assert {p.name: body(p) for p in f.glob("*.csv*")} == before  # every value byte-identical
-    assert list(pd.read_csv(f / "gaussianity.csv").columns) == NEW_G
+    assert list(pd.read_csv(f / "gaussianity.csv.gz").columns) == NEW_G
     assert list(pd.read_csv(f / "alpha_stable.csv").columns) == ["config_id", "p", "tail_index_mohammadi",
                                                                  "mle_tail_index", "mle_skewness", "mle_error"]
     ti = pd.read_csv(f / "tail_index.csv.gz")
@@ -100,14 +100,14 @@ def test_results_root_renames_paper_and_skips_excluded(tmp_path):
     assert mn.migrate(root, exclude=("protocol",)) == {str(root / "gpu-short"): {}}
     # the excluded folder migrates later on its own
     mn.migrate(root / "protocol")
-    assert "gauss_pct_incl_degenerate" in pd.read_csv(root / "protocol" / "gaussianity.csv").columns
+    assert "gauss_pct_incl_degenerate" in pd.read_csv(root / "protocol" / "gaussianity.csv.gz").columns
 
 
 def test_a_folder_that_fails_verify_is_left_alone(tmp_path):
     f = tmp_path / "cpu"
     make_folder(f)
-    p = f / "gaussianity.csv"
-    p.write_text(p.read_text().replace("80.5", "80.6"))
+    p = f / "gaussianity.csv.gz"
+    p.write_bytes(gzip.compress(gzip.decompress(p.read_bytes()).replace(b"80.5", b"80.6")))
     snap = snapshot(f)
     with pytest.raises(Exception, match="differ from the ledger"):
         mn.migrate(f)
