@@ -1,6 +1,7 @@
 """Print the protocol study's tables from a results folder (default data/results/protocol).
 
     python scripts/protocol_report.py [--scale protocol]
+    python scripts/protocol_report.py --readme data/results/protocol/README.md   # rewrite its findings table
 
 Per factor: cells measured, mean Δpp and mean |Δpp| against the baseline, cells moved beyond the
 repeats' 95 % interval; per protocol: mean |ours - paper| over Table 1's cells (64-512, 200 batches);
@@ -19,12 +20,17 @@ from sgnlib.report import read_table  # noqa: E402
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--scale", default="protocol")
+    ap.add_argument("--readme", type=Path, help="rewrite the findings table between this README's markers")
     a = ap.parse_args(argv)
     g = read_table(a.scale, "gaussianity")
     if g is None:
         print(f"no gaussianity table for scale {a.scale!r}: run python -m sgnlib.sweep --preset protocol",
               file=sys.stderr)
         return 2
+    if a.readme:
+        a.readme.write_text(ps.with_findings(a.readme.read_text(), g))
+        print(f"{a.readme}: findings table rewritten from {g.config_id.nunique()} capture configurations")
+        return 0
     print(f"{g.config_id.nunique()} capture configurations committed")
     for model in sorted(set(g.model) & {"alexnet", "alexnet_bn"}):
         try:

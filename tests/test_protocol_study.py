@@ -160,3 +160,33 @@ def test_resnet_facts_name_the_state():
 def test_table_html_readable_headers_rounded_numbers():
     html = ps.table_html(pd.DataFrame({"factor": ["a"], "mean_delta_pp": [1.23456]}), "t", "cap")
     assert "mean Δ (pp)" in html and "1.23" in html and "1.2346" not in html and 'id="T_t"' in html
+
+
+def test_findings_markdown_by_hand_and_readme_block_replaced():
+    paper = paper_tables()
+    p = paper[(paper.model == "alexnet") & (paper.n_batches == 200)].set_index(["layer", "batch_size"])
+    at = lambda d: [p.loc[("Layer 1", 64), "gauss_pct_mean"] + d]  # noqa: E731
+    g = pd.DataFrame(rows({("Layer 1", 64): [at(-4.0)[0], at(-2.0)[0]]})
+                     + rows({("Layer 1", 64): at(1.0)}, protocol=json.dumps({"augment": True})))
+    md = ps.findings_markdown(g)
+    assert md.startswith("Baseline distance to Table 1: 3.0 pp over 1 cells (mean gap -3.0 pp).")
+    assert "| alexnet | capture augment=True | +4.0 | 4.0 | 1/1 | 1.0 | 3.0 |" in md
+    readme = f"# title\nbefore\n{ps.README_BEGIN}\nstale table\n{ps.README_END}\nafter\n"
+    new = ps.with_findings(readme, g)
+    assert new == f"# title\nbefore\n{ps.README_BEGIN}\n{md}{ps.README_END}\nafter\n"
+    assert ps.with_findings(new, g) == new  # idempotent
+    with pytest.raises(ValueError, match="lacks the markers"):
+        ps.with_findings("# no markers\n", g)
+    once = pd.DataFrame(rows({("Layer 1", 64): at(-4.0)}) + rows({("Layer 1", 64): at(1.0)}, seed=1))
+    assert "| alexnet | training seed=1 | +5.0 | 5.0 | 0/0 (1 cells without an interval) | 1.0 | 4.0 |" in \
+        ps.findings_markdown(once)  # one draw each: no spread to set the change against
+
+
+def test_committed_readme_findings_match_the_committed_rows():
+    from pathlib import Path
+
+    from sgnlib.report import read_table
+    readme = Path(__file__).resolve().parent.parent / "data" / "results" / "protocol" / "README.md"
+    text = readme.read_text()
+    assert ps.with_findings(text, read_table("protocol", "gaussianity")) == text, \
+        "data/results/protocol/README.md is stale: python scripts/protocol_report.py --readme " + str(readme)
