@@ -162,7 +162,8 @@ def facts(eff: pd.DataFrame, dist: pd.DataFrame, full_cells: int = 24) -> dict[s
     """The numbers the chapter's verdict quotes (glued): baseline distance, the best protocol measured on
     all Table 1 cells and its distance, the factors that move most, and those whose mean change has the
     gap's sign and at least half its size (`explains`: candidates for the gap); the largest mean |Δ| of a
-    retraining with another seed (`seed-spread`) and the factors that move the cells more (`beyond-seed`)."""
+    retraining with another seed (`seed-spread`) and the factors that move the cells more (`beyond-seed`);
+    the architecture variants' effect and distance (`architecture`)."""
     base = dist.set_index("factor").loc["baseline"]
     full = dist[dist.cells == full_cells]
     best = full.sort_values("mean_abs_gap_pp").iloc[0]
@@ -192,7 +193,17 @@ def facts(eff: pd.DataFrame, dist: pd.DataFrame, full_cells: int = 24) -> dict[s
         or "none",
         "explains": "; ".join(f"{r.factor} ({r.mean_delta_pp:+.1f} pp)" for r in summ.itertuples()
                               if r.mean_delta_pp >= -0.5 * base.mean_gap_pp > 0) or "none",
+        "architecture": "; ".join(
+            f"{r.factor.split('=', 1)[1]}: mean Δ {r.mean_delta_pp:+.1f} pp (mean |Δ| {r.mean_abs_delta_pp:.1f} pp, "
+            f"{int(r.beyond_spread)}/{int(r.cells)} cells beyond the spread), distance "
+            f"{_dist(dist, r.factor)}" for r in summ.itertuples() if r.factor.startswith("architecture="))
+        or "not measured",
     }
+
+
+def _dist(dist: pd.DataFrame, factor: str) -> str:
+    d = dist.set_index("factor").loc[factor]
+    return f"{d.mean_abs_gap_pp:.1f} pp where the baseline's is {d.baseline_same_cells_pp:.1f} pp on the same cells"
 
 
 def effect_grid_html(eff: pd.DataFrame, uid: str, caption: str) -> str:
@@ -206,13 +217,15 @@ def effect_grid_html(eff: pd.DataFrame, uid: str, caption: str) -> str:
 
 
 def resnet_facts(rs: pd.DataFrame) -> dict[str, str]:
-    """Glue keys for `resnet_states` rows with the default protocol: 'resnet56-b64-e0' -> 'layers at the
-    threshold, mean over all layers' ('10/11 at ≥ 85 %, mean 93.8 %'; ResNet-20: the mean only)."""
+    """Glue keys for `resnet_states` rows: 'resnet56-b64-e0' -> 'layers at the threshold, mean over all
+    layers' ('10/11 of the paper's layers at ≥ 85 %, mean 93.8 %'; ResNet-20: the mean only); a capture
+    protocol other than the default adds it to the key ('resnet56-b64-e1-bn-running')."""
     out = {}
-    for r in rs[rs.protocol == "default"].itertuples():
+    for r in rs.itertuples():
         at = f"{r.paper_layers_at_threshold} of the paper's layers at ≥ 85 %, " if r.paper_layers_at_threshold != "–" \
             else ""
-        out[f"{r.model}-b{r.batch_size}-e{r.trained_epochs}"] = f"{at}mean {r.mean_all_pct:.1f} %"
+        proto = "" if r.protocol == "default" else "-" + "-".join(r.protocol.replace("=", "-").split(","))
+        out[f"{r.model}-b{r.batch_size}-e{r.trained_epochs}{proto}"] = f"{at}mean {r.mean_all_pct:.1f} %"
     return out
 
 

@@ -144,6 +144,11 @@ def test_facts_pick_the_best_protocol_on_full_coverage():
                          "delta_pp": [-4.0], "half_width_95": [1.0], "beyond_spread": [True]})
     f2 = ps.facts(pd.concat([eff, seed], ignore_index=True), dist)
     assert f2["seed-spread"] == "4.0" and f2["beyond-seed"] == "b (6.0)"  # a: mean |Δ| 3.0 < 4.0
+    assert f["architecture"] == "not measured"
+    arch = eff.assign(factor=eff.factor.replace({"b": "architecture=alexnet_text"}))
+    f3 = ps.facts(arch, dist.replace({"factor": {"b": "architecture=alexnet_text"}}))
+    assert f3["architecture"] == ("alexnet_text: mean Δ +6.0 pp (mean |Δ| 6.0 pp, 0/1 cells beyond the spread), "
+                                  "distance 2.0 pp where the baseline's is 10.0 pp on the same cells")
 
 
 def test_resnet_facts_name_the_state():
@@ -154,7 +159,8 @@ def test_resnet_facts_name_the_state():
                        {"model": "resnet56", "batch_size": 64, "trained_epochs": 1, "protocol": "bn=running",
                         "paper_layers_at_threshold": "0/11", "mean_all_pct": 1.0}])
     assert ps.resnet_facts(rs) == {"resnet56-b64-e0": "10/11 of the paper's layers at ≥ 85 %, mean 93.8 %",
-                                   "resnet20-b64-e2": "mean 80.0 %"}
+                                   "resnet20-b64-e2": "mean 80.0 %",
+                                   "resnet56-b64-e1-bn-running": "0/11 of the paper's layers at ≥ 85 %, mean 1.0 %"}
 
 
 def test_table_html_readable_headers_rounded_numbers():
