@@ -1,4 +1,4 @@
-"""The book's figures (paper Fig 1-9, theory checks): each function draws from tidy result tables, saves
+"""The book's figures (paper Figs 1-6, theory checks; Figs 7-9 are in `sgnlib.tail_figures`): each function draws from tidy result tables, saves
 figures/<name>.png and returns it (`Saved`), which the notebooks glue into a numbered MyST figure with
 caption and alt text. Colours: Okabe-Ito (colour-blind safe) for up to eight categories, viridis for
 ordered ones (batch sizes), small multiples beyond; ours solid, the paper's dashed.
@@ -229,67 +229,6 @@ def berry_esseen_layers(be: pd.DataFrame, name: str, source: str = ""):
     plt.setp(axes[-1], xlabel="batch size (log)")
     plt.setp(axes[:, 0], ylabel=r"$\sup_x|F - \Phi|$")
     _legend_below(fig, axes, ncol=3, bottom=0.07)
-    return save(fig, name)
-
-
-def tail_index_histograms(ti: pd.DataFrame, model: str, layers, name: str, source: str = "", n_batches: int = 200):
-    """Figs 7, 9: Mohammadi tail index of the non-Gaussian dims, a panel per layer, a curve per batch size."""
-    style()
-    layers = [layers] if isinstance(layers, str) else list(layers)
-    d = ti[(ti.model == model) & (ti.checkpoint_epoch == ti.epochs) & (ti.n_batches == n_batches)]
-    fig, axes = plt.subplots(1, len(layers), squeeze=False, sharey=True, figsize=(7.0, 3.2))
-    for ax, layer in zip(axes[0], layers):
-        dl = d[d.layer == layer]
-        for c, bs in zip(colours(dl.batch_size.nunique(), True), sorted(dl.batch_size.unique())):
-            h = dl[dl.batch_size == bs].groupby(["bin_lo", "bin_hi"]).count_nongaussian.sum().reset_index()
-            if h.count_nongaussian.sum():
-                ax.step((h.bin_lo + h.bin_hi) / 2, h.count_nongaussian / h.count_nongaussian.sum(), where="mid",
-                        color=c, label=f"batch {bs}")
-        ax.set_title(layer, fontsize=9)
-        ax.set_xlabel(r"tail index $\alpha$ (2 = Gaussian)")
-        ax.legend(fontsize=6)
-    axes[0][0].set_ylabel("fraction of non-Gaussian dims")
-    return save(fig, name)
-
-
-def noise_examples(ex: pd.DataFrame, layer: str, batch_size: int, name: str, source: str = ""):
-    """Fig 8: noise histograms of dims Shapiro-Wilk calls Gaussian (top) and rejects (bottom), p and alpha."""
-    style()
-    d = ex[(ex.layer == layer) & (ex.batch_size == batch_size)]
-    dims = {k: sorted(d[d.kind == k].dim.unique()) for k in ("gaussian", "non-gaussian")}
-    ncol = max(1, max(len(v) for v in dims.values()))
-    fig, axes = plt.subplots(2, ncol, squeeze=False, figsize=(7.0, 3.6))
-    for r, (k, ds) in enumerate(dims.items()):
-        for c, ax in enumerate(axes[r]):
-            if c >= len(ds):
-                ax.axis("off")
-                continue
-            col = d[(d.kind == k) & (d.dim == ds[c])]
-            ax.hist(col.noise, bins=25, color=OKABE_ITO[r])
-            ax.set_title(f"p={col.p.iloc[0]:.2g}, α={col.tail_index_mohammadi.iloc[0]:.2f}", fontsize=7)
-            ax.tick_params(labelsize=5)
-            ax.ticklabel_format(axis="x", style="sci", scilimits=(-2, 2))
-            ax.xaxis.get_offset_text().set_fontsize(5)
-    [ax.set_ylabel(f"count (SW: {w})", fontsize=7) for ax, w in zip(axes[:, 0], ("Gaussian", "rejected"))]
-    fig.supxlabel("minibatch gradient noise of one weight dimension (loss units per weight unit)", fontsize=8)
-    return save(fig, name)
-
-
-def noise_across_batch_sizes(ex: pd.DataFrame, layer: str, name: str, source: str = ""):
-    """Fig 9: a layer's non-Gaussian example dims, standardized, pooled per batch size, against N(0, 1)."""
-    style()
-    d = ex[(ex.layer == layer) & (ex.kind == "non-gaussian")]
-    bss, xs = sorted(d.batch_size.unique()), np.linspace(-6, 6, 200)
-    fig, axes = plt.subplots(1, len(bss), squeeze=False, sharey=True, figsize=(7.0, 2.8))
-    for ax, bs in zip(axes[0], bss):
-        g = d[d.batch_size == bs]
-        ax.hist(g.groupby("dim").noise.transform(lambda v: (v - v.mean()) / v.std()), bins=40, range=(-6, 6),
-                density=True, color=OKABE_ITO[1])
-        ax.plot(xs, np.exp(-xs ** 2 / 2) / np.sqrt(2 * np.pi), "k--", lw=0.8, label="N(0, 1)")
-        ax.set_title(f"batch {bs}, mean α={g.groupby('dim').tail_index_mohammadi.first().mean():.2f}", fontsize=7)
-        ax.set(yscale="log", xlabel="noise / its std")
-    axes[0][0].set_ylabel("density (log scale)")
-    axes[0][0].legend(fontsize=6)
     return save(fig, name)
 
 

@@ -121,50 +121,6 @@ def test_berry_esseen_layers_one_panel_per_layer(keep):
     assert list(dashed.get_ydata()) == [0.7, 0.5] and floor.get_ydata()[0] == 0.043
 
 
-def test_tail_index_histograms_normalise_the_non_gaussian_counts(keep):
-    ti = pd.DataFrame({"model": "alexnet", "layer": "Layer 1", "epochs": 5, "checkpoint_epoch": 5, "n_batches": 200,
-                       "batch_size": [64, 64, 128], "repeat": 0, "bin_lo": [1.8, 1.9, 1.9], "bin_hi": [1.9, 2.0, 2.0],
-                       "count_nongaussian": [1, 3, 2]})
-    figures.tail_index_histograms(ti, "alexnet", ["Layer 1"], "ti")
-    lines = {l.get_label(): l for l in keep["ti"].axes[0].get_lines()}
-    np.testing.assert_allclose(lines["batch 64"].get_ydata(), [0.25, 0.75])
-    np.testing.assert_allclose(lines["batch 64"].get_xdata(), [1.85, 1.95])
-    np.testing.assert_allclose(lines["batch 128"].get_ydata(), [1.0])
-
-
-def examples():
-    rng = np.random.default_rng(0)
-    rows = []
-    for kind, dims in (("gaussian", (1, 2)), ("non-gaussian", (3,))):
-        for d in dims:
-            for bs in (64, 128):
-                for s, v in enumerate(rng.normal(size=50) * d):
-                    rows.append({"layer": "Layer 1", "batch_size": bs, "kind": kind, "dim": d, "sample": s,
-                                 "noise": v, "p": 0.5 if kind == "gaussian" else 0.01, "tail_index_mohammadi": 2.0 - d / 10})
-    return pd.DataFrame(rows)
-
-
-def test_noise_examples_one_histogram_per_dimension(keep):
-    ex = examples()
-    figures.noise_examples(ex, "Layer 1", 128, "e8")
-    axes = keep["e8"].axes
-    assert [ax.get_title() for ax in axes[:2]] == ["p=0.5, α=1.90", "p=0.5, α=1.80"]
-    assert axes[2].get_title() == "p=0.01, α=1.70" and not axes[3].axison     # 2 x 2 grid, one empty
-    counts = sum(p.get_height() for p in axes[0].patches)
-    assert counts == 50
-
-
-def test_noise_across_batch_sizes_standardizes_each_dimension(keep):
-    ex = examples()
-    figures.noise_across_batch_sizes(ex, "Layer 1", "e9")
-    axes = keep["e9"].axes
-    assert [ax.get_title() for ax in axes] == ["batch 64, mean α=1.70", "batch 128, mean α=1.70"]
-    area = sum(p.get_height() * p.get_width() for p in axes[0].patches)
-    assert area == pytest.approx(1.0)             # a density of the standardized noise
-    normal = axes[0].get_lines()[0]
-    assert normal.get_ydata().max() == pytest.approx(1 / np.sqrt(2 * np.pi), rel=1e-3)
-
-
 def test_theory_figures_plot_the_functions_they_are_given(keep):
     figures.berry_esseen_plot(["a"], [1, 4], lambda law, n: 1 / n, lambda law, n: 2 / n, "bt")
     solid, dashed = keep["bt"].axes[0].get_lines()

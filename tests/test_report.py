@@ -112,3 +112,20 @@ def test_read_table_shows_committed_rows_and_refuses_edited_tables(tmp_path):
     leftover.assign(noise=leftover.noise * 2).to_csv(path, index=False)  # edited by hand
     with pytest.raises(IntegrityError, match="examples.csv.gz: 1 configuration"):
         report.read_table("s", "examples", tmp_path)
+
+
+def test_tail_index_verdict_reads_unclipped_bins_as_clipped_at_two(tmp_path):
+    """Version-2 tail-index rows keep under/overflow bins out to +-inf: the mean is over estimates clipped to
+    [0, 2], so it stays finite and equals what version-1 rows (clipped when computed) give."""
+    import numpy as np
+    rows = []
+    for bs, counts in ((64, [0, 2, 2, 0]), (512, [0, 0, 2, 2])):   # bins [-inf,0) [1.0,1.1) [1.9,2.0) [3,inf)
+        for lo, hi, c in zip([-np.inf, 1.0, 1.9, 3.0], [0.0, 1.1, 2.0, np.inf], counts):
+            rows.append({"model": "alexnet", "layer": "Layer 1", "epochs": 10, "checkpoint_epoch": 10,
+                         "n_batches": 200, "batch_size": bs, "repeat": 0, "bin_lo": lo, "bin_hi": hi,
+                         "count_all": c, "count_nongaussian": c, "config_id": f"t{bs}"})
+    commit(tmp_path / "s", "tail_index", pd.DataFrame(rows))
+    v = report.verdicts("s", tmp_path).set_index("claim")
+    row = v.loc[v.index.str.startswith("Tail indices of non-Gaussian dimensions rise")].iloc[0]
+    assert row.verdict == "reproduced"
+    assert "64: 1.50, 512: 1.98" in row.evidence   # (1.05 + 1.95) / 2 and (1.95 + 2.0) / 2
