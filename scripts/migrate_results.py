@@ -76,10 +76,9 @@ def migrate(folder: Path, dry_run: bool = False) -> dict:
             store.commit(configs[cid].to_dict(), by_table, cid)
         store.verify()
         for t in texts:
-            old = ResultStore(folder).existing(t)
             shutil.copyfile(store.path(t), ResultStore(folder).path(t))
-            if old != ResultStore(folder).path(t):
-                old.unlink()  # a plain table written before it was compressed
+            if (legacy := ResultStore(folder).legacy_path(t)) is not None:
+                legacy.unlink(missing_ok=True)  # a plain table written before it was compressed
         shutil.copyfile(Path(tmp) / LEDGER, folder / LEDGER)
     ResultStore(folder).verify()
     new_id = {r["legacy_config_id"].iloc[0]: cid for cid, by in rows.items() for r in by.values()}

@@ -2,8 +2,9 @@
 
 A results folder (one per scale, e.g. ``data/results/cpu/``) holds tidy tables (``<table>.csv`` or,
 for the long ones, ``.csv.gz``; a table written plain before it was compressed is still read, and
-moves to its compressed file at its next write or `compress`) and ``ledger.jsonl``: one line per committed configuration with its config and, per
-table, the number of its rows and a sha256 of their text. Commit, under the folder's lock
+moves to its compressed file at its next write or `compress`) and ``ledger.jsonl``: one line per
+committed configuration with its config and, per table, the number of its rows and a sha256 of
+their text. Commit, under the folder's lock
 (`filelock`): (1) every table is rewritten atomically with the new rows added and any rows of
 uncommitted configurations (left by a killed commit) dropped, (2) one ledger line is appended.
 A configuration is done when, and only when, its ledger line is complete; a kill at any instant
@@ -93,16 +94,22 @@ class ResultStore:
         """Where `table` is written."""
         return self.folder / f"{table}{TABLE_EXT.get(table, '.csv')}"
 
+    def legacy_path(self, table: str) -> Path | None:
+        """The plain ``.csv`` a compressed table was written to before it was compressed (None if plain)."""
+        p = self.folder / f"{table}.csv"
+        return None if p == self.path(table) else p
+
     def existing(self, table: str) -> Path:
-        """Where `table` is read: its file, or a plain ``.csv`` written before the table was compressed."""
-        p, legacy = self.path(table), self.folder / f"{table}.csv"
-        return legacy if not p.exists() and legacy.exists() else p
+        """Where `table` is read: its file, or its legacy plain file when only that exists."""
+        p, legacy = self.path(table), self.legacy_path(table)
+        return legacy if legacy is not None and not p.exists() and legacy.exists() else p
 
     def _write(self, table: str, df: pd.DataFrame) -> None:
+        """Write `table` to its file and drop its legacy plain file."""
         _write_text_table(df, self.path(table))
-        legacy = self.folder / f"{table}.csv"
-        if legacy != self.path(table) and legacy.exists():
-            legacy.unlink()
+        legacy = self.legacy_path(table)
+        if legacy is not None:
+            legacy.unlink(missing_ok=True)
 
     def compress(self) -> list[str]:
         """Move tables still in a plain legacy file into their compressed file (values byte-identical, the

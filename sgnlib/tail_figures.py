@@ -8,17 +8,16 @@ import pandas as pd
 from matplotlib.patches import Patch
 
 from . import figures
-from .stages.tail_index import NULL_D, NULL_SEED
-from .stats import null_alpha_band
+from .stages.tail_index import null_band
 
 
-def null_band(rows: pd.DataFrame, n: int) -> tuple[float, float, float]:
-    """5 %, 50 % and 95 % quantiles of the tail-index estimator on Gaussian columns of n samples: the
-    band stored with capture-version-2 rows, else computed as the capture stage computes it."""
+def null_band_of(rows: pd.DataFrame, n: int) -> tuple[float, float, float]:
+    """The null band (`stages.tail_index.null_band`) of tail-index rows of n samples: the one stored with
+    capture-version-2 rows, else computed by the stage's function (version-1 rows carry none)."""
     if "null_q05" in rows and rows.null_q05.notna().any():
         r = rows[rows.null_q05.notna()].iloc[0]
         return float(r.null_q05), float(r.null_q50), float(r.null_q95)
-    return tuple(float(q) for q in null_alpha_band(n, d=NULL_D, seed=NULL_SEED))
+    return null_band(n)
 
 
 def _folded(h: pd.DataFrame, x_max: float) -> pd.DataFrame:
@@ -37,7 +36,7 @@ def tail_index_histograms(ti: pd.DataFrame, model: str, layers, name: str, n_bat
     figures.style()
     layers = [layers] if isinstance(layers, str) else list(layers)
     d = ti[(ti.model == model) & (ti.checkpoint_epoch == ti.epochs) & (ti.n_batches == n_batches)]
-    q05, q50, q95 = null_band(d, n_batches)
+    q05, q50, q95 = null_band_of(d, n_batches)
     unclipped = bool((d.bin_hi > 2.0 + 1e-9).any())  # version-1 rows were clipped to [0, 2] when computed
     clip_note = (f"unclipped estimates; those beyond {x_max:g} drawn at {x_max:g}" if unclipped
                  else "estimates clipped to [0, 2] when computed (capture stage version 1)")
@@ -58,7 +57,7 @@ def tail_index_histograms(ti: pd.DataFrame, model: str, layers, name: str, n_bat
                         transform=ax.get_xaxis_transform(), label="_pooled")
         ax.set_xlim(0, x_max)
         ax.set_title(layer, fontsize=9)
-    handles, labels = axes[0][0].get_legend_handles_labels()
+    handles = axes[0][0].get_legend_handles_labels()[0]
     handles.append(Patch(color="0.88", label=f"null 5-95 % at n={n_batches} (median dashed)"))
     if "tail_index_pooled" in d and d.tail_index_pooled.notna().any():
         handles.append(plt.Line2D([], [], marker="v", ls="none", color="0.3", label="pooled estimate"))

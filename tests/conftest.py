@@ -18,3 +18,12 @@ def has_cifar() -> bool:
 
 
 needs_cifar = pytest.mark.skipif(not has_cifar(), reason="no CIFAR-10 copy found (SGN_DATA, data/cifar10, ../shared/data)")
+
+
+@pytest.fixture()
+def keep(monkeypatch):
+    """Capture a figure of sgnlib.figures / sgnlib.tail_figures instead of saving it: {name: figure}."""
+    from sgnlib import figures
+    out = {}
+    monkeypatch.setattr(figures, "save", lambda fig, name: out.setdefault(name, fig))  # no file, no close
+    return out

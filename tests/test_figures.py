@@ -6,14 +6,6 @@ import pytest
 from sgnlib import figures, report
 
 
-@pytest.fixture()
-def keep(monkeypatch):
-    """Capture the figure instead of saving it."""
-    out = {}
-    monkeypatch.setattr(figures, "save", lambda fig, name: out.setdefault(name, fig))  # no file, no close
-    return out
-
-
 def grid():
     rows = []
     for layer, base in (("Layer 1", 80.0), ("Layer 4", 10.0)):

@@ -3,16 +3,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sgnlib import figures, tail_figures
+from sgnlib import tail_figures
 from sgnlib.stats import null_alpha_band
-
-
-@pytest.fixture()
-def keep(monkeypatch):
-    """Capture the figure instead of saving it."""
-    out = {}
-    monkeypatch.setattr(figures, "save", lambda fig, name: out.setdefault(name, fig))  # no file, no close
-    return out
 
 
 def test_tail_index_histograms_normalise_the_non_gaussian_counts(keep):
@@ -63,7 +55,7 @@ def test_tail_index_histograms_draw_the_null_band_computed_as_the_stage_does(kee
     ti = pd.DataFrame({"model": "alexnet", "layer": "Layer 1", "epochs": 5, "checkpoint_epoch": 5, "n_batches": 200,
                        "batch_size": 64, "repeat": 0, "bin_lo": [1.8], "bin_hi": [1.9], "count_nongaussian": [1]})
     q05, q50, q95 = null_alpha_band(200, d=4000, seed=0)   # version-1 rows carry no band
-    assert tail_figures.null_band(ti, 200) == pytest.approx((q05, q50, q95))
+    assert tail_figures.null_band_of(ti, 200) == pytest.approx((q05, q50, q95))
     tail_figures.tail_index_histograms(ti, "alexnet", ["Layer 1"], "band")
     ax = keep["band"].axes[0]
     ext = ax.patches[0].get_window_extent()    # a Rectangle or a Polygon, by matplotlib version
@@ -83,7 +75,7 @@ def test_tail_index_histograms_fold_unclipped_bins_for_display_and_mark_the_pool
                   "tail_index_pooled": pooled, "null_q05": 1.5, "null_q50": 2.0, "null_q95": 3.3}
                  for a, b, c in zip(lo, hi, [1, 1, 4, 1, 3])]
     ti = pd.DataFrame(rows)
-    assert tail_figures.null_band(ti, 200) == (1.5, 2.0, 3.3)   # the band stored with the rows
+    assert tail_figures.null_band_of(ti, 200) == (1.5, 2.0, 3.3)   # the band stored with the rows
     tail_figures.tail_index_histograms(ti, "alexnet", "Layer 4", "fold")
     ax = keep["fold"].axes[0]
     step = next(line for line in ax.get_lines() if line.get_label() == "batch 128")
