@@ -7,18 +7,27 @@ change, so nothing runs on a bad value. `config_id` hashes the identity: stage a
 model, the full training recipe, seed, data source and its sha256, subset and the stage's own
 fields. `checkpoint_key` names the trained weights a configuration reads (model, recipe, seed,
 data), so checkpoints are found and verified by the same identity.
+
+The test split is part of the data identity through `test_sha256`: the sha256 of the test split
+the train stage evaluates on (test_loss, test_acc; no other stage reads it). A train split whose
+release is known (`data.shipped_test_sha256`: the JPEG mirror, the synthetic set) implies its own
+test split, so that test split is stored as None and leaves ids as they are without it; any other
+test split (another file, or a train split of unknown release) enters the train stage's id and the
+checkpoint key, since a finished run's rows come from its final checkpoint's history.
 """
 from __future__ import annotations
 
 import dataclasses
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 
 from . import models
-from .data import SOURCES, n_train_images
+from .data import SOURCES, n_train_images, shipped_test_sha256
 from .stats.shapiro import N_MAX, N_MIN
-from .train import Recipe, recipe_identity
+from .config_checks import ConfigError, check_int as _int, recipe_value as _recipe_value
+from .train import Recipe, checkpoint_expect, recipe_identity
 
 # the fields each stage reads beyond the common ones (`layers` is optional: None = every weight layer),
 # and a version bumped whenever a stage's
@@ -41,20 +50,7 @@ PROTOCOL_CHOICES = {"sampling": ("without_replacement", "with_replacement", "ind
                     "augment": (False, True), "bn": ("batch", "running"), "precision": ("float32", "float64"),
                     "trajectory": (False, True)}
 BN_MODELS = ("alexnet_bn", "resnet20", "resnet56")
-
-
-class ConfigError(ValueError):
-    """A configuration value that cannot run; the message says what to change."""
-
-
-def _int(name, value, lo=None, hi=None, none_ok=False):
-    if value is None and none_ok:
-        return
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
-    if (lo is not None and value < lo) or (hi is not None and value > hi):
-        rng = f">= {lo}" if hi is None else f"in {lo}..{hi}"
-        raise ConfigError(f"{name} must be {rng}, got {value}")
+TEST_SPLIT_STAGES = ("train",)  # the stages whose numbers the test split changes
 
 
 @dataclass(frozen=True)
@@ -75,6 +71,7 @@ class Config:
     n_samples: int | None = None
     layers: tuple | None = None
     protocol: tuple = ()                 # capture-protocol overrides as sorted (name, value) pairs
+    test_sha256: str | None = None       # the test split; None: the one released with the train split
     _id: str = field(default="", repr=False, compare=False)
 
     def __post_init__(self):
@@ -90,6 +87,7 @@ class Config:
         _int("epochs", self.epochs, 1)
         _int("seed", self.seed, 0)
         _int("subset", self.subset, 1, none_ok=True)
+        self._check_test_split()
         self._check_recipe()
         needed = STAGE_FIELDS[self.stage]
         self._check_protocol()
@@ -103,6 +101,17 @@ class Config:
         self._check_stage_fields()
         object.__setattr__(self, "_id", self._make_id())
 
+    def _check_test_split(self):
+        """test_sha256: a sha256 other than the train split's; the shipped test split is stored as None."""
+        t = self.test_sha256
+        if t is not None and not (isinstance(t, str) and re.fullmatch(r"[0-9a-f]{64}", t)):
+            raise ConfigError(f"test_sha256 must be a sha256 (64 hex digits) or null, got {t!r}")
+        if t is not None and t == self.data_sha256:
+            raise ConfigError(f"the test split has the train split's content (sha256 {t[:12]}…); "
+                              f"the test file is a copy of the train file: re-copy the test split")
+        if t is not None and t == shipped_test_sha256(self.data_sha256):
+            object.__setattr__(self, "test_sha256", None)
+
     def _check_recipe(self):
         try:
             overrides = dict(self.recipe)
@@ -113,13 +122,11 @@ class Config:
             if k == "epochs" or k not in fields:
                 raise ConfigError(f"recipe cannot set {k!r}; recipe fields: "
                                   f"{', '.join(f for f in fields if f != 'epochs')} (epochs is its own field)")
-            want = type(fields[k])
-            ok = isinstance(v, bool) if want is bool else (isinstance(v, (int, float)) and not isinstance(v, bool)
-                                                            if want is float else isinstance(v, (list, tuple)))
-            if not ok:
-                raise ConfigError(f"recipe {k} must be a {want.__name__}, got {v!r} ({type(v).__name__})")
-            if isinstance(v, list):
-                overrides[k] = tuple(v)
+            overrides[k] = _recipe_value(k, v, fields[k])
+        n = n_train_images(self.data_source, self.subset)
+        if overrides.get("batch_size", 0) > n:
+            raise ConfigError(f"recipe batch_size {overrides['batch_size']} exceeds the {n} training images; "
+                              f"lower it or enlarge the subset")
         object.__setattr__(self, "recipe", tuple(sorted(overrides.items())))
 
     def _check_protocol(self):
@@ -187,6 +194,8 @@ class Config:
                     out[k] = dict(self.protocol)
             elif k != "checkpoint_epochs":  # which checkpoints a run keeps changes no number
                 out[k] = getattr(self, k)
+        if self.test_sha256 and self.stage in TEST_SPLIT_STAGES:
+            out["test_sha256"] = self.test_sha256
         return out
 
     def _make_id(self) -> str:
@@ -203,9 +212,12 @@ class Config:
         return self._id
 
     def checkpoint_key(self) -> str:
-        """Folder name of the weights this configuration trains or reads."""
+        """Folder name of the weights this configuration trains or reads (a test split other than the
+        shipped one keeps them apart: the train stage's rows come from its checkpoints' history)."""
         ident = {"model": self.model, "recipe": recipe_identity(self.full_recipe()), "seed": self.seed,
                  "subset": self.subset, "data_source": self.data_source, "data_sha256": self.data_sha256}
+        if self.test_sha256:
+            ident["test_sha256"] = self.test_sha256
         h = hashlib.sha256(json.dumps(ident, sort_keys=True, default=list).encode()).hexdigest()[:10]
         sub = f"sub{self.subset}" if self.subset else "full"
         return f"{self.model}-e{self.epochs}-seed{self.seed}-{sub}-{self.data_source}-{h}"
@@ -217,7 +229,17 @@ class Config:
     def train_config(self) -> "Config":
         """The train configuration whose checkpoints this one reads."""
         return Config("train", self.model, self.epochs, self.seed, self.subset, self.data_source, self.data_sha256,
-                      self.recipe, checkpoint_epochs=(self.checkpoint_epoch or self.epochs,))
+                      self.recipe, checkpoint_epochs=(self.checkpoint_epoch or self.epochs,),
+                      test_sha256=self.test_sha256)
+
+    def test_split_sha256(self) -> str | None:
+        """sha256 of the test split the train stage evaluates on; None if neither given nor known."""
+        return self.test_sha256 or shipped_test_sha256(self.data_sha256)
+
+    def checkpoint_expect(self) -> dict:
+        """What the checkpoint at checkpoint_epoch must carry to be this configuration's weights."""
+        return checkpoint_expect(self.model, self.seed, self.full_recipe(), self.checkpoint_epoch,
+                                 {"sha256": self.data_sha256})
 
     # ------------------------------------------------------------ serialisation
 

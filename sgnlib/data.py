@@ -6,26 +6,33 @@ once into a uint8 cache keyed by the source file's sha256 (checksummed; rebuilt 
 bad), and returns normalized float32 images on the requested device plus an ``info`` dict that
 travels into every result's provenance. `identify` names the data without decoding it.
 
+Every split is checked before use (`sgnlib.data_files`: ten classes, the split's images per class,
+32x32x3 uint8): a file that is not the split it is named for is one `DataError` line. `identify`
+also names the test split found beside the train split; `shipped_test_sha256` says which test
+split a known train split is released with.
+
 `augment` is the paper's crop+flip augmentation done on the tensor's own device, reproducible
 from a ``torch.Generator``.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
-import io
 import os
 import time
-import warnings
-import zipfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from .data_files import CLASSES, N_PER_CLASS, DataError, check_arrays, check_mirror_listing  # noqa: F401
+from .data_files import atomic_save_npz as _atomic_save_npz
+from .data_files import content_sha as _content_sha
+from .data_files import from_cache as _from_cache
+from .data_files import decode_mirror as _decode_mirror
+from .data_files import decode_torchvision as _decode_torchvision
 from .paths import REPO_ROOT, cache_dir
 
-CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
-           "dog", "frog", "horse", "ship", "truck")
 MEAN = (0.4914, 0.4822, 0.4465)
 STD = (0.2470, 0.2435, 0.2616)
 SPLITS = ("train", "test")
@@ -33,9 +40,10 @@ SOURCES = ("auto", "torchvision", "jpeg-mirror", "synthetic")
 MIRROR_ZIP = "cifar10-jpeg-{split}.zip"
 TORCHVISION_DIR = "cifar-10-batches-py"
 TORCHVISION_FILES = {"train": [f"data_batch_{i}" for i in range(1, 6)], "test": ["test_batch"]}
-
-
-N_PER_CLASS = {"synthetic": 20, "train": 5000, "test": 1000}
+# the test split each known train split is released with (train sha256 -> test sha256): the JPEG
+# mirror's pair (../shared/data/README.md); the synthetic pair is computed (`shipped_test_sha256`)
+SHIPPED_TEST = {"f9e11d6283a4afd5286866ecf0496165390e4f1f2305295e0cfdf337d5eead54":
+                "b109075b44d9525eb3796e49b290b0a6c1beb17d7f4106c1a074e20947d37829"}
 _SHA_CACHE: dict = {}  # ((path, size, mtime_ns), ...) -> sha256, so one process hashes a file once
 
 
@@ -43,20 +51,26 @@ class DataNotFoundError(FileNotFoundError):
     """Raised when no CIFAR-10 copy is found; the message names the ways to provide one."""
 
 
+def _file_key(paths) -> tuple:
+    """(path, size, mtime) of each file: a file's version, as far as this process can tell."""
+    return tuple((str(Path(p).resolve()), st.st_size, st.st_mtime_ns) for p in paths for st in [os.stat(p)])
+
+
 def _sha_cached(paths) -> str:
-    """`sha256_of(paths)`, memoized per (path, size, mtime) for this process."""
+    """`sha256_of(paths)`, memoized per file version for this process."""
     paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
-    key = tuple((str(Path(p).resolve()), st.st_size, st.st_mtime_ns) for p in paths for st in [os.stat(p)])
+    key = _file_key(paths)
     if key not in _SHA_CACHE:
         _SHA_CACHE[key] = sha256_of(paths)
     return _SHA_CACHE[key]
 
 
-def _content_sha(images: np.ndarray, labels: np.ndarray) -> str:
-    """sha256 of the arrays' bytes: the checksum stored in the cache and synthetic data's identity."""
-    h = hashlib.sha256(np.ascontiguousarray(images).tobytes())
-    h.update(np.ascontiguousarray(labels).tobytes())
-    return h.hexdigest()
+def _listing_checked(zip_path: Path, split: str) -> None:
+    """`check_mirror_listing`, once per file version and split for this process."""
+    key = ("listing", split) + _file_key([zip_path])
+    if key not in _SHA_CACHE:
+        check_mirror_listing(Path(zip_path), split)
+        _SHA_CACHE[key] = True
 
 
 def sha256_of(paths) -> str:
@@ -135,41 +149,6 @@ def resolve_source(split: str = "train", source: str = "auto", root=None, downlo
     raise DataNotFoundError(_not_found_message(split))
 
 
-def _decode_mirror(zip_path: Path, split: str):
-    """Decode `split/<class>/*.jpg` from the mirror zip into uint8 [N,32,32,3] and labels."""
-    from PIL import Image
-    try:
-        zf = zipfile.ZipFile(zip_path)
-    except zipfile.BadZipFile as e:
-        raise ValueError(f"{zip_path} is not a readable zip ({e}); re-copy it from the mirror") from e
-    with zf:
-        names = sorted(n for n in zf.namelist() if n.lower().endswith(".jpg"))
-        if not names:
-            raise ValueError(f"{zip_path} holds no .jpg files; expected {split}/<class>/*.jpg")
-        images = np.empty((len(names), 32, 32, 3), dtype=np.uint8)
-        labels = np.empty(len(names), dtype=np.int64)
-        for i, name in enumerate(names):
-            parts = name.split("/")
-            if len(parts) < 3 or parts[-2] not in CLASSES:
-                raise ValueError(f"{zip_path}: unexpected entry {name!r}; expected {split}/<class>/<file>.jpg")
-            try:
-                img = Image.open(io.BytesIO(zf.read(name))).convert("RGB")
-            except Exception as e:  # zlib/CRC errors and broken JPEGs alike
-                raise ValueError(f"{zip_path}: entry {name!r} is corrupt ({e}); re-copy the zip") from e
-            if img.size != (32, 32):
-                raise ValueError(f"{zip_path}: {name!r} is {img.size}, expected 32x32")
-            images[i] = np.asarray(img)
-            labels[i] = CLASSES.index(parts[-2])
-    # official order within a class is the file order; group by class like the official labels do
-    return images, labels
-
-
-def _decode_torchvision(root: Path, split: str, download: bool):
-    import torchvision
-    ds = torchvision.datasets.CIFAR10(str(root), train=(split == "train"), download=download)
-    return np.asarray(ds.data, dtype=np.uint8), np.asarray(ds.targets, dtype=np.int64)
-
-
 def _synthetic(split: str, n_per_class: int = 20, seed: int = 0):
     """A tiny CIFAR-shaped random set for fast tests: class-dependent mean colour plus noise."""
     g = np.random.default_rng(seed + (0 if split == "train" else 1))
@@ -179,34 +158,16 @@ def _synthetic(split: str, n_per_class: int = 20, seed: int = 0):
     return images.astype(np.uint8), labels.astype(np.int64)
 
 
-def _atomic_save_npz(path: Path, **arrays):
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    try:
-        with open(tmp, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+@functools.lru_cache(maxsize=None)
+def _synthetic_sha(split: str) -> str:
+    return _content_sha(*_synthetic(split))
 
 
-def _read_cache(cache: Path):
-    """(images, labels) from a valid cache file, else ValueError saying what is wrong with it."""
-    try:
-        with np.load(cache, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in ("images", "labels", "checksum") if k in z.files}
-    except Exception as e:  # BadZipFile, EOFError, OSError, zlib errors, pickled data, ...
-        raise ValueError(f"is unreadable ({type(e).__name__}: {e})") from e
-    if len(arrays) < 3:
-        raise ValueError(f"lacks {sorted({'images', 'labels', 'checksum'} - set(arrays))} (old format?)")
-    images, labels = arrays["images"], arrays["labels"]
-    if images.dtype != np.uint8 or images.shape[1:] != (32, 32, 3) or images.ndim != 4:
-        raise ValueError(f"holds images {images.dtype}{list(images.shape)}, expected uint8[N,32,32,3]")
-    if labels.dtype != np.int64 or labels.shape != images.shape[:1]:
-        raise ValueError(f"holds labels {labels.dtype}{list(labels.shape)}, expected int64[{len(images)}]")
-    if str(arrays["checksum"]) != _content_sha(images, labels):
-        raise ValueError("fails its checksum")
-    return images, labels
+def shipped_test_sha256(train_sha256: str | None) -> str | None:
+    """sha256 of the test split released with the train split `train_sha256`; None when unknown."""
+    if train_sha256 == _synthetic_sha("train"):
+        return _synthetic_sha("test")
+    return SHIPPED_TEST.get(train_sha256)
 
 
 def _locate(split, source, root, download):
@@ -220,14 +181,29 @@ def _locate(split, source, root, download):
     return src, path, files
 
 
+def _identify(split, source, root, download) -> dict:
+    src, path, files = _locate(split, source, root, download)
+    if src == "jpeg-mirror":
+        _listing_checked(path, split)
+    synth = src == "synthetic"
+    return {"source": src, "sha256": _synthetic_sha(split) if synth else _sha_cached(files),
+            "path": None if synth else str(path), "n_per_class": N_PER_CLASS["synthetic" if synth else split]}
+
+
 def identify(split="train", source="auto", root=None, download=None) -> dict:
-    """{source, sha256, path, n_per_class} of the data `load_cifar10` would use, without decoding."""
+    """{source, sha256, path, n_per_class} of the data `load_cifar10` would use, without decoding (a
+    mirror zip's listing is checked). For the train split also 'test': {source, sha256, path} of the
+    test split found the same way (what the train stage evaluates on), or None if there is none."""
     if download is None:
         download = os.environ.get("SGN_ALLOW_DOWNLOAD") == "1"
-    src, path, files = _locate(split, source, root, download)
-    synth = src == "synthetic"
-    return {"source": src, "sha256": _content_sha(*_synthetic(split)) if synth else _sha_cached(files),
-            "path": None if synth else str(path), "n_per_class": N_PER_CLASS["synthetic" if synth else split]}
+    out = _identify(split, source, root, download)
+    if split == "train":
+        try:
+            test = _identify("test", out["source"], root, download)
+            out["test"] = {k: test[k] for k in ("source", "sha256", "path")}
+        except DataNotFoundError:
+            out["test"] = None
+    return out
 
 
 def n_train_images(source: str, subset: int | None) -> int:
@@ -241,7 +217,8 @@ def n_train_images(source: str, subset: int | None) -> int:
 
 
 def load_uint8(split="train", source="auto", root=None, download=False):
-    """CIFAR-10 as uint8 [N,32,32,3] + int64 labels + info, through the sha-keyed, self-checking cache."""
+    """CIFAR-10 as uint8 [N,32,32,3] + int64 labels + info, through the sha-keyed, self-checking cache;
+    the content is checked to be a complete `split` (`DataError` naming the file if not)."""
     src, path, files = _locate(split, source, root, download)
     info = {"source": src, "split": split}
     if src == "synthetic":
@@ -250,22 +227,18 @@ def load_uint8(split="train", source="auto", root=None, download=False):
                     cache_rebuilt=None)
         return images, labels, info
     sha = _sha_cached(files)
+    where = path if src == "jpeg-mirror" else Path(path) / TORCHVISION_DIR
     info.update(path=str(path), sha256=sha, cache_rebuilt=None)
     cache = cache_dir() / f"cifar10-{src}-{split}-{sha[:16]}.npz"
     t0 = time.perf_counter()
-    if cache.is_file():
-        try:
-            images, labels = _read_cache(cache)
-            info.update(from_cache=True, load_s=time.perf_counter() - t0, cache=str(cache))
-            return images, labels, info
-        except ValueError as e:
-            reason = " ".join(str(e).split())  # one line
-            warnings.warn(f"sgn-book: cache {cache} {reason}; deleting it and decoding again",
-                          RuntimeWarning, stacklevel=2)
-            cache.unlink(missing_ok=True)
-            info["cache_rebuilt"] = reason
+    cached = _from_cache(cache, info) if cache.is_file() else None
+    if cached is not None:
+        check_arrays(where, src, split, *cached)
+        info.update(from_cache=True, load_s=time.perf_counter() - t0, cache=str(cache))
+        return (*cached, info)
     images, labels = (_decode_mirror(Path(path), split) if src == "jpeg-mirror"
                       else _decode_torchvision(path, split, download=False))
+    check_arrays(where, src, split, images, labels)
     _atomic_save_npz(cache, images=images, labels=labels, checksum=np.array(_content_sha(images, labels)))
     info.update(from_cache=False, decode_s=time.perf_counter() - t0, cache=str(cache))
     return images, labels, info

@@ -1,4 +1,5 @@
-"""Provenance every result row carries: commit, date, host/device, versions, data source + sha256."""
+"""Provenance every result row carries: commit, date, host/device, versions, data source + sha256
+(and, for rows computed on the test split, its source + sha256)."""
 from __future__ import annotations
 
 import datetime as _dt
@@ -41,9 +42,10 @@ def resolve_device(device: str = "auto") -> torch.device:
     return torch.device(device)
 
 
-def provenance(device, data_info: dict | None = None) -> dict:
+def provenance(device, data_info: dict | None = None, test_info: dict | None = None) -> dict:
+    """The columns above; test_source / test_sha256 only when `test_info` (the test split's) is given."""
     data_info = data_info or {}
-    return {
+    out = {
         "git_commit": git_commit(),
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "host": socket.gethostname(),
@@ -54,6 +56,9 @@ def provenance(device, data_info: dict | None = None) -> dict:
         "data_source": data_info.get("source"),
         "data_sha256": data_info.get("sha256"),
     }
+    if test_info is not None:
+        out.update(test_source=test_info.get("source"), test_sha256=test_info.get("sha256"))
+    return out
 
 
 def atomic_write_csv(df: pd.DataFrame, path: Path) -> None:

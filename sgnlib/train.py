@@ -78,6 +78,26 @@ class CheckpointError(ValueError):
     """A checkpoint that is unreadable or belongs to another run; the message says what to do."""
 
 
+def checkpoint_expect(model_name: str, seed: int, recipe: "Recipe", epoch: int | None = None,
+                      data_info: dict | None = None) -> dict:
+    """The fields a checkpoint of one training run must carry (`load_checkpoint`'s `expect`): model,
+    seed and recipe; the epoch when given; the data's sha256 when `data_info` is given."""
+    out = {"model": model_name, "seed": seed, "recipe": recipe}
+    if epoch is not None:
+        out["epoch"] = epoch
+    if data_info is not None:
+        out["data_sha256"] = data_info.get("sha256")
+    return out
+
+
+def _unreadable(path: Path, e: Exception) -> CheckpointError:
+    """The one-line error for a checkpoint torch cannot load (an empty file, a truncated one, garbage)."""
+    size = path.stat().st_size
+    first = next((line.strip() for line in str(e).splitlines() if line.strip()), "no message")
+    why = "is empty (0 bytes)" if size == 0 else f"is unreadable ({type(e).__name__}: {first[:120]})"
+    return CheckpointError(f"checkpoint {path} {why}; delete it and rerun to retrain")
+
+
 def load_checkpoint(path, device="cpu", expect: dict | None = None) -> dict:
     """Load a checkpoint written by `train` (weights_only: no code is unpickled).
 
@@ -89,9 +109,11 @@ def load_checkpoint(path, device="cpu", expect: dict | None = None) -> dict:
         raise FileNotFoundError(f"checkpoint {path} does not exist; train the model first (sgnlib.train.train)")
     try:
         ck = torch.load(path, map_location=device, weights_only=True)
-    except Exception as e:  # truncated file, garbage, wrong format
-        raise CheckpointError(f"checkpoint {path} is unreadable ({type(e).__name__}: {str(e).splitlines()[0][:120]}); "
-                              f"delete it and rerun to retrain") from None
+    except Exception as e:  # empty or truncated file, garbage, wrong format
+        raise _unreadable(path, e) from None
+    if not isinstance(ck, dict) or "state_dict" not in ck:
+        raise CheckpointError(f"checkpoint {path} holds a {type(ck).__name__} without 'state_dict', not a "
+                              f"checkpoint written by sgnlib.train; delete it and rerun to retrain")
     for key, want in (expect or {}).items():
         have = ck.get(key)
         if key == "recipe" and isinstance(want, Recipe):
@@ -177,9 +199,7 @@ def train(model_name: str, train_data, test_data=None, recipe: Recipe | None = N
     gen = torch.Generator(device=device).manual_seed(seed)
     history, start = [], 0
     wanted = set(int(e) for e in checkpoint_epochs) | {recipe.epochs}
-    expect = {"model": model_name, "seed": seed, "recipe": recipe}
-    if data_info is not None:
-        expect["data_sha256"] = data_info.get("sha256")
+    expect = checkpoint_expect(model_name, seed, recipe, data_info=data_info)
     existing = existing_checkpoints(checkpoint_dir, model_name, seed)
     at, last = _resume_point(existing, wanted, recipe.epochs)
     while last is not None:

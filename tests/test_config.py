@@ -266,3 +266,93 @@ def test_initialization_checkpoint_and_normalize_recipe():
     raw = Config(**base, checkpoint_epoch=15, recipe=(("normalize", False),))
     assert same.config_id == plain.config_id and same.checkpoint_key() == plain.checkpoint_key()
     assert raw.config_id != plain.config_id and raw.checkpoint_key() != plain.checkpoint_key()
+
+
+# ------------------------------------------------------------------ recipe ranges
+
+@pytest.mark.parametrize("recipe, pattern", [
+    ({"lr": -0.1}, r"recipe lr must be > 0, got -0\.1"),
+    ({"lr": 0}, r"recipe lr must be > 0, got 0"),
+    ({"lr": float("nan")}, r"recipe lr must be a finite number, got nan"),
+    ({"lr": float("inf")}, r"recipe lr must be a finite number, got inf"),
+    ({"lr": [0.1, 0.01]}, r"recipe lr must be a finite number, got \[0\.1, 0\.01\] \(list\)"),
+    ({"momentum": 5}, r"recipe momentum must be in \[0, 1\), got 5"),
+    ({"momentum": -0.1}, r"recipe momentum must be in \[0, 1\), got -0\.1"),
+    ({"weight_decay": -1e-4}, r"recipe weight_decay must be >= 0, got -0\.0001"),
+    ({"lr_decay": 0}, r"recipe lr_decay must be in \(0, 1\], got 0"),
+    ({"lr_decay": 1.5}, r"recipe lr_decay must be in \(0, 1\], got 1\.5"),
+    ({"milestones": [225, 150]}, r"recipe milestones must be non-decreasing epochs in 0\.\.300, got \(225, 150\)"),
+    ({"milestones": [150, 400]}, r"recipe milestones must be non-decreasing epochs in 0\.\.300"),
+    ({"milestones": [-5]}, r"recipe milestones must be non-decreasing epochs in 0\.\.300"),
+    ({"milestones": ["a", "b"]}, r"recipe milestones must be a list of integer epochs, got \['a', 'b'\]"),
+    ({"milestones": 150}, r"recipe milestones must be a list of integer epochs, got 150 \(int\)"),
+    ({"batch_size": [64, 128]}, r"recipe batch_size must be an integer, got \[64, 128\] \(list\)"),
+    ({"batch_size": 0}, r"recipe batch_size must be >= 1, got 0"),
+    ({"batch_size": 201}, r"recipe batch_size 201 exceeds the 200 training images"),
+    ({"augment": 1}, r"recipe augment must be true or false, got 1 \(int\)"),
+])
+def test_recipe_value_out_of_range_is_a_config_error(recipe, pattern):
+    for stage in ("train", "capture"):
+        raises_one_line(pattern, make, stage, recipe=recipe)
+
+
+def test_recipe_values_in_range_are_fine():
+    """Edges of each range, an integer batch size, and the protocol preset's [300, 300] (no decay)."""
+    for recipe in ({"lr": 1}, {"momentum": 0}, {"weight_decay": 0}, {"lr_decay": 1}, {"batch_size": 64},
+                   {"milestones": [300, 300]}, {"milestones": []}, {"milestones": (0, 300)}, {"normalize": False}):
+        c = make("train", recipe=recipe)
+        assert c.full_recipe() == dataclasses.replace(c.full_recipe(), **{k: (tuple(v) if isinstance(v, list) else v)
+                                                                         for k, v in recipe.items()})
+    assert make("train", recipe={"batch_size": 64}).full_recipe().batch_size == 64
+
+
+# ------------------------------------------------------------------ the test split
+
+OTHER_TEST = "ab" * 32
+
+
+def test_the_shipped_test_split_is_stored_as_none_and_keeps_ids():
+    shipped = SYN["test"]["sha256"]
+    for stage in STAGE_FIELDS:
+        c = make(stage, test_sha256=shipped)
+        assert c.test_sha256 is None and c == make(stage) and c.config_id == make(stage).config_id
+        assert c.test_split_sha256() == shipped and "test_sha256" not in c.to_dict()
+
+
+def test_another_test_split_changes_the_train_id_and_checkpoints_only():
+    for stage in STAGE_FIELDS:
+        plain, other = make(stage), make(stage, test_sha256=OTHER_TEST)
+        assert (plain.config_id != other.config_id) == (stage == "train"), stage
+        assert plain.checkpoint_key() != other.checkpoint_key()  # the rows of train come from its history
+        assert other.test_split_sha256() == OTHER_TEST
+        back = Config.from_dict(json.loads(json.dumps(other.to_dict())))
+        assert back == other and back.config_id == other.config_id
+        assert other.row_fields()["test_sha256"] == OTHER_TEST
+    cap = make(test_sha256=OTHER_TEST)
+    assert cap.train_config().test_sha256 == OTHER_TEST
+    assert cap.train_config().checkpoint_key() == cap.checkpoint_key()
+
+
+def test_a_test_split_of_unknown_release_is_part_of_the_train_id():
+    unknown = dict(data_source="jpeg-mirror", data_sha256="c" * 64)
+    a, b = make("train", **unknown, test_sha256="d" * 64), make("train", **unknown, test_sha256="e" * 64)
+    assert a.config_id != b.config_id and a.test_sha256 == "d" * 64
+    assert make("train", **unknown).test_split_sha256() is None  # nothing given, nothing implied
+
+
+@pytest.mark.parametrize("value, pattern", [
+    ("abc", r"test_sha256 must be a sha256 \(64 hex digits\) or null, got 'abc'"),
+    (64, r"test_sha256 must be a sha256"),
+    (SYN["sha256"], r"the test split has the train split's content"),
+])
+def test_bad_test_sha256_is_a_config_error(value, pattern):
+    raises_one_line(pattern, make, "train", test_sha256=value)
+
+
+def test_checkpoint_expect_is_the_one_train_checks_against():
+    from sgnlib.train import checkpoint_expect
+    c = make(recipe={"lr": 0.01})
+    assert c.checkpoint_expect() == {"model": "alexnet", "seed": 0, "recipe": c.full_recipe(), "epoch": 3,
+                                     "data_sha256": SYN["sha256"]}
+    assert checkpoint_expect("alexnet", 0, c.full_recipe()) == {"model": "alexnet", "seed": 0,
+                                                                 "recipe": c.full_recipe()}

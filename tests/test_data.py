@@ -35,24 +35,32 @@ def test_unknown_source_and_split():
         data.load_cifar10(split="val")
 
 
-def _write_mirror(folder, split, n_per_class=3, corrupt=False):
+def _write_mirror(folder, split, n_per_class=3, corrupt=False, seed=0, classes=data.CLASSES, prefix=None):
+    """A fake mirror zip: `n_per_class` random JPEGs per class under `prefix` (default: the split)."""
     from PIL import Image
     import io
     path = folder / f"cifar10-jpeg-{split}.zip"
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as zf:
-        for c in data.CLASSES:
+        for c in classes:
             for i in range(n_per_class):
                 buf = io.BytesIO()
                 Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(buf, "JPEG")
                 payload = buf.getvalue()
                 if corrupt and c == "cat" and i == 1:
                     payload = b"not a jpeg" + payload[:10]
-                zf.writestr(f"{split}/{c}/{i:04d}.jpg", payload)
+                zf.writestr(f"{prefix or split}/{c}/{i:04d}.jpg", payload)
     return path
 
 
-def test_mirror_layout_labels_cache_and_subset(tmp_path, monkeypatch):
+@pytest.fixture
+def small_splits(monkeypatch):
+    """Fake mirrors hold 3 images per class in either split (CIFAR-10: 5,000 and 1,000)."""
+    monkeypatch.setitem(data.N_PER_CLASS, "train", 3)
+    monkeypatch.setitem(data.N_PER_CLASS, "test", 3)
+
+
+def test_mirror_layout_labels_cache_and_subset(tmp_path, monkeypatch, small_splits):
     monkeypatch.setenv("SGN_CACHE", str(tmp_path / "cache"))
     _write_mirror(tmp_path, "train")
     x, y, info = data.load_cifar10("train", root=tmp_path)
@@ -111,7 +119,7 @@ def test_real_cifar_shapes():
     assert abs(float(xs.mean())) < 0.1 and abs(float(xs.std()) - 1) < 0.1
 
 
-def _fake_official(root, n_per_batch=4):
+def _fake_official(root, n_per_batch=10):
     import pickle
     d = root / data.TORCHVISION_DIR
     d.mkdir(parents=True)
@@ -119,7 +127,7 @@ def _fake_official(root, n_per_batch=4):
     for name in data.TORCHVISION_FILES["train"] + data.TORCHVISION_FILES["test"]:
         with open(d / name, "wb") as f:
             pickle.dump({"data": rng.integers(0, 255, (n_per_batch, 3072), dtype=np.uint8),
-                         "labels": list(range(n_per_batch))}, f)
+                         "labels": [i % 10 for i in range(n_per_batch)]}, f)
     with open(d / "batches.meta", "wb") as f:
         pickle.dump({"label_names": list(data.CLASSES)}, f)
 
@@ -131,11 +139,13 @@ def test_torchvision_format_is_found_and_named(tmp_path, monkeypatch):
     monkeypatch.setattr(torchvision.datasets.CIFAR10, "_load_meta", lambda self: None)
     monkeypatch.setenv("SGN_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("SGN_DATA", str(tmp_path))
+    monkeypatch.setitem(data.N_PER_CLASS, "train", 5)  # five batches of one image per class
+    monkeypatch.setitem(data.N_PER_CLASS, "test", 1)
     _fake_official(tmp_path)
     x, y, info = data.load_cifar10("train")
-    assert info["source"] == "torchvision" and x.shape == (20, 3, 32, 32) and len(info["sha256"]) == 64
+    assert info["source"] == "torchvision" and x.shape == (50, 3, 32, 32) and len(info["sha256"]) == 64
     x, y, info = data.load_cifar10("test")
-    assert x.shape == (4, 3, 32, 32) and y.tolist() == [0, 1, 2, 3]
+    assert x.shape == (10, 3, 32, 32) and y.tolist() == list(range(10))
 
 
 def test_download_only_when_allowed(tmp_path, monkeypatch):
@@ -149,7 +159,7 @@ def test_download_only_when_allowed(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def mirror(tmp_path, monkeypatch):
+def mirror(tmp_path, monkeypatch, small_splits):
     """A 30-image fake JPEG mirror in tmp_path, an empty cache, and no $SGN_DATA."""
     monkeypatch.setenv("SGN_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv("SGN_DATA", raising=False)
@@ -225,7 +235,8 @@ def test_identify_matches_load_without_decoding(mirror, monkeypatch):
     monkeypatch.setattr(data, "_decode_mirror", no_decode)
     monkeypatch.setattr(data, "_decode_torchvision", no_decode)
     ident = data.identify("train", root=mirror)
-    assert ident == {"source": "jpeg-mirror", "sha256": info["sha256"], "path": info["path"], "n_per_class": 5000}
+    assert ident == {"source": "jpeg-mirror", "sha256": info["sha256"], "path": info["path"], "n_per_class": 3,
+                     "test": None}  # the fixture has no test split
     assert ident["sha256"] == data.sha256_of(mirror / "cifar10-jpeg-train.zip")
 
 
@@ -236,7 +247,7 @@ def test_identify_hashes_a_file_once_per_version(mirror, monkeypatch):
     monkeypatch.setattr(data, "sha256_of", lambda p: calls.append(p) or real(p))
     first = data.identify("train", root=mirror)["sha256"]
     assert data.identify("train", root=mirror)["sha256"] == first and len(calls) == 1
-    _write_mirror(mirror, "train", n_per_class=2)  # new content, new size: hashed again
+    _write_mirror(mirror, "train", seed=1)  # new content: hashed again
     assert data.identify("train", root=mirror)["sha256"] != first and len(calls) == 2
 
 
@@ -269,3 +280,95 @@ def test_normalize_false_gives_raw_pixels():
     assert raw.min() >= 0 and raw.max() <= 1 and info["mean"] is None and torch.equal(y, y2)
     mean, std = torch.tensor(MEAN).view(1, 3, 1, 1), torch.tensor(STD).view(1, 3, 1, 1)
     assert torch.allclose(norm, (raw - mean) / std, atol=1e-6)
+
+
+# ------------------------------------------------------------------ content checks
+
+def _data_error(call, *names):
+    """The one-line DataError `call` raises, which names the file and every word in `names`."""
+    with pytest.raises(data.DataError) as e:
+        call()
+    msg = str(e.value)
+    assert "\n" not in msg and all(n in msg for n in names), msg
+    return msg
+
+
+@pytest.mark.parametrize("kw, says", [
+    (dict(classes=data.CLASSES[:3]), "holds 3 of the 10 CIFAR-10 classes (no cat, deer"),
+    (dict(n_per_class=2), "holds 2 images per class (20 in all); the train split has 3 per class (30)"),
+    (dict(prefix="test"), "entry 'test/airplane/0000.jpg' belongs to the 'test' split, not 'train'"),
+])
+def test_a_mirror_that_is_not_the_train_split_is_a_data_error(mirror, kw, says):
+    """Three classes, too few images, the test zip saved as the train zip: refused by identify (the
+    dry run) and by the loader, before anything is decoded or trained."""
+    path = _write_mirror(mirror, "train", **kw)
+    for call in (lambda: data.identify("train", root=mirror), lambda: data.load_cifar10("train", root=mirror)):
+        _data_error(call, str(path), says)
+    assert not list((mirror / "cache").glob("*.npz"))
+
+
+def test_data_error_is_a_user_error():
+    from sgnlib.engine import USER_ERRORS
+    assert issubclass(data.DataError, USER_ERRORS)
+
+
+def test_the_real_sizes_are_cifar10s():
+    assert data.N_PER_CLASS == {"synthetic": 20, "train": 5000, "test": 1000}
+
+
+def test_a_torchvision_copy_with_missing_classes_is_a_data_error(tmp_path, monkeypatch):
+    """The official format is checked after decoding (labels 0..3 only: four classes)."""
+    import torchvision
+    monkeypatch.setattr(torchvision.datasets.CIFAR10, "_check_integrity", lambda self: True)
+    monkeypatch.setattr(torchvision.datasets.CIFAR10, "_load_meta", lambda self: None)
+    monkeypatch.setenv("SGN_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("SGN_DATA", str(tmp_path))
+    _fake_official(tmp_path, n_per_batch=4)
+    _data_error(lambda: data.load_cifar10("test"), data.TORCHVISION_DIR, "holds 4 of the 10 CIFAR-10 classes")
+
+
+def test_a_cache_of_a_bad_split_is_refused_too(mirror, monkeypatch):
+    """A cache decoded before the checks existed is checked like a fresh decode."""
+    data.load_uint8("train", root=mirror)
+    monkeypatch.setitem(data.N_PER_CLASS, "train", 4)  # the cached file is no longer a complete split
+    monkeypatch.setattr(data, "_SHA_CACHE", {})
+    _data_error(lambda: data.load_uint8("train", root=mirror), "holds 3 images per class")
+
+
+def test_check_arrays_refuses_bad_shapes_and_labels():
+    images, labels = np.zeros((20, 32, 32, 3), np.uint8), np.repeat(np.arange(10), 2)
+    data.check_arrays("x.npz", "synthetic", "train", *data._synthetic("train"))
+    with pytest.raises(data.DataError, match=r"x\.npz: images are uint8\[20, 32, 32, 1\]"):
+        data.check_arrays("x.npz", "synthetic", "train", images[..., :1], labels)
+    with pytest.raises(data.DataError, match="expected one in 0..9 each"):
+        data.check_arrays("x.npz", "synthetic", "train", images, labels + 1)
+
+
+# ------------------------------------------------------------------ the test split
+
+def test_identify_names_the_test_split_beside_the_train_split(mirror):
+    test = _write_mirror(mirror, "test", seed=5)
+    ident = data.identify("train", root=mirror)
+    assert ident["test"] == {"source": "jpeg-mirror", "sha256": data.sha256_of(test), "path": str(test)}
+    assert "test" not in data.identify("test", root=mirror)
+    _write_mirror(mirror, "test", n_per_class=1)  # a bad test split stops the dry run as well
+    _data_error(lambda: data.identify("train", root=mirror), "cifar10-jpeg-test.zip", "the test split has 3")
+
+
+def test_shipped_test_split_of_known_train_splits():
+    syn = data.identify("train", "synthetic")
+    assert syn["test"]["sha256"] == data.identify("test", "synthetic")["sha256"]
+    assert data.shipped_test_sha256(syn["sha256"]) == syn["test"]["sha256"]
+    assert data.shipped_test_sha256(MIRROR_TRAIN) == MIRROR_TEST
+    assert data.shipped_test_sha256("0" * 64) is None and data.shipped_test_sha256(None) is None
+
+
+MIRROR_TRAIN = "f9e11d6283a4afd5286866ecf0496165390e4f1f2305295e0cfdf337d5eead54"  # ../shared/data/README.md
+MIRROR_TEST = "b109075b44d9525eb3796e49b290b0a6c1beb17d7f4106c1a074e20947d37829"
+
+
+@needs_cifar
+def test_the_mirror_pair_is_the_shipped_one():
+    ident = data.identify("train")
+    if ident["source"] == "jpeg-mirror":
+        assert (ident["sha256"], ident["test"]["sha256"]) == (MIRROR_TRAIN, MIRROR_TEST)

@@ -1,13 +1,16 @@
 """Presets: every file expands into valid, unique, correctly ordered Configs; overrides and errors."""
+import re
 from collections import Counter
 
 import pytest
 
-from sgnlib import presets
+from sgnlib import data, presets
 from sgnlib.config import STAGE_FIELDS, ConfigError
 from sgnlib.data import identify
 
 SYN = identify("train", "synthetic")
+MIRROR_TRAIN = "f9e11d6283a4afd5286866ecf0496165390e4f1f2305295e0cfdf337d5eead54"  # ../shared/data/README.md
+MIRROR_TEST = "b109075b44d9525eb3796e49b290b0a6c1beb17d7f4106c1a074e20947d37829"
 REAL = {"source": "jpeg-mirror", "sha256": "0" * 64}  # cpu/paper-recipe use all 50,000 images (subset null)
 
 
@@ -133,7 +136,8 @@ def test_smoke_preset_size():
 
 
 def test_unknown_preset_lists_the_names():
-    with pytest.raises(ConfigError, match=r"unknown preset 'papr'; choose one of cpu, paper-recipe, protocol, smoke") as e:
+    listed = re.escape(", ".join(presets.names()))
+    with pytest.raises(ConfigError, match=rf"unknown preset 'papr'; choose one of {listed} or give") as e:
         presets.load("papr")
     assert "\n" not in str(e.value)
     with pytest.raises(ConfigError, match=r"unknown preset"):
@@ -198,3 +202,103 @@ def test_empty_yaml_is_a_config_error(tmp_path):
     p.write_text("# nothing\n")
     with pytest.raises(ConfigError):
         presets.load(str(p))
+
+
+# ------------------------------------------------------------------ hostile preset files
+
+def one_line_error(text, tmp_path, name="bad.yaml"):
+    """The ConfigError that loading and expanding `text` as a preset file raises (one line, naming it)."""
+    p = tmp_path / name
+    p.write_text(text)
+    with pytest.raises(ConfigError) as e:
+        presets.expand(presets.load(str(p)), SYN)
+    msg = str(e.value)
+    assert "\n" not in msg and str(p) in msg, msg
+    return msg
+
+
+def test_duplicated_top_level_key_is_an_error_not_the_last_value(tmp_path):
+    msg = one_line_error(TINY.replace("epochs: 3\n", "epochs: 2\nepochs: 50\n"), tmp_path)
+    assert "bad.yaml:2: key 'epochs' is given twice" in msg and "first on line 1" in msg
+
+
+@pytest.mark.parametrize("block", [
+    "  - {stage: train, model: alexnet, model: alexnet_bn, checkpoint_epochs: series}\n",
+    "  - stage: train\n    model: alexnet\n    checkpoint_epochs: series\n    model: alexnet_bn\n",
+    "  - {stage: train, model: alexnet, checkpoint_epochs: series, recipe: {lr: 0.1, lr: 0.01}}\n",
+])
+def test_duplicated_key_inside_a_block_is_an_error(tmp_path, block):
+    head = "epochs: 3\nsubset: 2\nblocks:\n"
+    msg = one_line_error(head + block, tmp_path)
+    assert "is given twice in one mapping" in msg and ("'model'" in msg or "'lr'" in msg)
+
+
+def test_the_shipped_presets_have_no_duplicated_key():
+    import yaml
+    for name in presets.names():
+        assert presets.load(name) == yaml.safe_load((presets.FOLDER / f"{name}.yaml").read_text())
+
+
+@pytest.mark.parametrize("text, line", [
+    (TINY.replace("repeat: repeats}", "repeat: repeats"), 8),  # a flow mapping left open on line 7
+    ("epochs: 3\n  blocks: x\n", 2),
+    ("epochs: 3\nblocks:\n\t- {stage: train}\n", 3),
+])
+def test_yaml_syntax_error_is_one_line_with_file_and_line(tmp_path, text, line):
+    msg = one_line_error(text, tmp_path)
+    assert f"bad.yaml:{line}: YAML syntax error" in msg and "fix the file" in msg
+
+
+@pytest.mark.parametrize("blocks, says", [
+    ("[x]", "block 1 must be a mapping"),
+    ("xyz", "'blocks' must be a list of mappings"),
+    ("{stage: train}", "'blocks' must be a list of mappings"),
+    ("[{stage: train, model: alexnet, checkpoint_epochs: [1], data_sha256: abc}]",
+     r"block 1 sets ['data_sha256']; the data are chosen with --data-source"),
+    ("[{stage: train, model: [], checkpoint_epochs: [1]}]", r"block 1 gives an empty list for ['model']"),
+])
+def test_malformed_blocks_are_one_line_errors(tmp_path, blocks, says):
+    assert says in one_line_error(f"epochs: 3\nsubset: 2\nblocks: {blocks}\n", tmp_path)
+
+
+@pytest.mark.parametrize("recipe, says", [
+    ("{lr: [0.1, 0.01]}", "recipe lr must be a finite number, got [0.1, 0.01]"),
+    ("{batch_size: [64, 128]}", "recipe batch_size must be an integer, got [64, 128]"),
+    ("{lr: -0.1}", "recipe lr must be > 0, got -0.1"),
+    ("{momentum: 5}", "recipe momentum must be in [0, 1), got 5"),
+    ("{milestones: [225, 150]}", "recipe milestones must be non-decreasing epochs in 0..300"),
+])
+def test_bad_recipe_in_a_preset_stops_the_dry_run(tmp_path, capsys, recipe, says):
+    """`--dry-run` refuses the file with one `error:` line and exit status 2, before anything runs."""
+    from sgnlib import sweep
+    p = tmp_path / "bad.yaml"
+    p.write_text(f"epochs: 3\nsubset: 2\nblocks:\n  - {{stage: train, model: alexnet, checkpoint_epochs: [3], "
+                 f"recipe: {recipe}}}\n")
+    rc = sweep.main(["--preset", str(p), "--dry-run", "--data-source", "synthetic", "--device", "cpu",
+                     "--results-dir", str(tmp_path / "results"), "--checkpoints", str(tmp_path / "ck")])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and err.startswith("error: ") and says in err, err
+
+
+# ------------------------------------------------------------------ the test split
+
+def test_expand_gives_train_configurations_the_test_split_they_evaluate_on():
+    """The shipped test split leaves every id as it is; another one changes the train ids only."""
+    plain = presets.expand(presets.load("smoke"), {"source": SYN["source"], "sha256": SYN["sha256"]})
+    assert SYN["test"]["sha256"] == data.shipped_test_sha256(SYN["sha256"])  # identify names the shipped one
+    shipped = presets.expand(presets.load("smoke"), SYN)
+    assert [c.config_id for c in shipped] == [c.config_id for c in plain]
+    other = presets.expand(presets.load("smoke"), {**SYN, "test": {"sha256": "ab" * 32}})
+    for a, b in zip(plain, other):
+        assert b.test_sha256 == "ab" * 32
+        assert (a.config_id == b.config_id) == (a.stage != "train"), a.config_id
+
+
+def test_expand_keeps_the_committed_cpu_ids():
+    """The mirror's own test split: the ids committed in data/results/cpu (train stage) hold."""
+    mirror = {"source": "jpeg-mirror", "sha256": MIRROR_TRAIN, "test": {"sha256": MIRROR_TEST}}
+    trains = [c for c in presets.expand(presets.load("cpu"), mirror) if c.stage == "train"]
+    assert [c.config_id for c in trains] == ["train-alexnet-e15-71e99667bb", "train-alexnet_bn-e15-1f14c02e9c"]
+    other = {**mirror, "test": {"sha256": "ab" * 32}}
+    assert not {c.config_id for c in presets.expand(presets.load("cpu"), other) if c.stage == "train"} & \
+        {c.config_id for c in trains}

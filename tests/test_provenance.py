@@ -34,3 +34,11 @@ def test_atomic_write_and_append(tmp_path):
     P.atomic_write_csv(pd.DataFrame({"a": [1]}), path)
     P.append_rows(pd.DataFrame({"a": [2]}), path)
     assert pd.read_csv(path).a.tolist() == [1, 2] and not list(tmp_path.glob(".*tmp*"))
+
+
+def test_provenance_names_the_test_split_when_given(monkeypatch):
+    monkeypatch.setenv("SGN_COMMIT", "abc123")
+    train, test = {"source": "jpeg-mirror", "sha256": "a" * 64}, {"source": "jpeg-mirror", "sha256": "b" * 64}
+    p = P.provenance("cpu", train, test)
+    assert (p["data_sha256"], p["test_source"], p["test_sha256"]) == ("a" * 64, "jpeg-mirror", "b" * 64)
+    assert "test_sha256" not in P.provenance("cpu", train)  # rows that never read the test split

@@ -93,3 +93,40 @@ def test_recipe_identity_leaves_later_added_defaults_out():
     assert train.recipe_identity(train.Recipe()) == train.recipe_identity(old)
     assert "normalize" not in train.recipe_identity(train.Recipe())
     assert train.recipe_identity(train.Recipe(normalize=False))["normalize"] is False
+
+
+def test_empty_checkpoint_is_a_one_line_checkpoint_error(tmp_path):
+    """A 0-byte file (a copy cut short, a full disk) says so instead of failing inside the handler."""
+    path = tmp_path / "alexnet-seed0-epoch001.pt"
+    path.write_bytes(b"")
+    with pytest.raises(train.CheckpointError) as e:
+        train.load_checkpoint(path)
+    msg = str(e.value)
+    assert msg == f"checkpoint {path} is empty (0 bytes); delete it and rerun to retrain"
+
+
+@pytest.mark.parametrize("payload, says", [(b"x", "UnpicklingError"), (b"\x80\x02", "unreadable (")])
+def test_garbage_checkpoint_is_a_one_line_checkpoint_error(tmp_path, payload, says):
+    path = tmp_path / "c.pt"
+    path.write_bytes(payload)
+    with pytest.raises(train.CheckpointError, match="delete it and rerun") as e:
+        train.load_checkpoint(path)
+    assert "\n" not in str(e.value) and says in str(e.value)
+
+
+@pytest.mark.parametrize("obj", [torch.zeros(3), {"model": "alexnet"}])
+def test_a_torch_file_that_is_no_checkpoint_is_a_checkpoint_error(tmp_path, obj):
+    path = tmp_path / "c.pt"
+    torch.save(obj, path)
+    with pytest.raises(train.CheckpointError, match="without 'state_dict', not a checkpoint written by"):
+        train.model_from_checkpoint(path)
+
+
+def test_training_resumes_only_its_own_checkpoints(tmp_path, synth):
+    """train() checks what it resumes from with `checkpoint_expect` (here: another seed's weights)."""
+    x, y, info = synth
+    rec = train.Recipe(epochs=1, batch_size=100)
+    train.train("alexnet", (x, y), recipe=rec, seed=1, progress=False, checkpoint_dir=tmp_path, data_info=info)
+    (tmp_path / "alexnet-seed1-epoch001.pt").rename(tmp_path / "alexnet-seed2-epoch001.pt")
+    with pytest.raises(train.CheckpointError, match="has seed=1 but this run expects 2"):
+        train.train("alexnet", (x, y), recipe=rec, seed=2, progress=False, checkpoint_dir=tmp_path, data_info=info)

@@ -4,6 +4,9 @@
 priority order), each configuration once. A block's list values expand into one configuration per
 value (model, seed, checkpoint_epoch, batch_size, n_batches, repeat); `layers`, `protocol`, `recipe` and `checkpoint_epochs`
 are taken whole. The words final / series / series-before-final / repeats are explained in each file.
+
+A preset file is read strictly: a key given twice in one mapping (YAML itself would keep the last
+value silently) and a YAML syntax error are each one `ConfigError` naming the file and line.
 """
 from __future__ import annotations
 
@@ -17,23 +20,79 @@ from ..config import Config, ConfigError
 FOLDER = Path(__file__).resolve().parent
 EXPANDED = ("model", "seed", "checkpoint_epoch", "batch_size", "n_batches", "repeat")
 TOP_KEYS = {"epochs", "repeats", "series_points", "seed", "subset", "blocks"}
+DATA_FIELDS = ("data_source", "data_sha256", "test_sha256")  # from `data`, never from a block
 
 
 def names() -> list[str]:
     return sorted(p.stem for p in FOLDER.glob("*.yaml"))
 
 
+class _DuplicateKey(Exception):
+    """A mapping key seen twice: (key, line of the repeat, line of the first)."""
+
+
+class StrictLoader(yaml.SafeLoader):
+    """`yaml.SafeLoader` that refuses a mapping holding the same key twice."""
+
+    def construct_mapping(self, node, deep=False):
+        first = {}
+        for key_node, _ in node.value:
+            key, line = self.construct_object(key_node, deep=deep), key_node.start_mark.line + 1
+            try:
+                if key in first:
+                    raise _DuplicateKey(key, line, first[key])
+            except TypeError:  # an unhashable key: the SafeLoader's own error below says so
+                break
+            first[key] = line
+        return super().construct_mapping(node, deep)
+
+
+def read_yaml(path: Path):
+    """The YAML document in `path`; a syntax error or a duplicated key is one ConfigError line."""
+    try:
+        return yaml.load(path.read_text(), Loader=StrictLoader)
+    except _DuplicateKey as e:
+        key, line, first = e.args
+        raise ConfigError(f"{path}:{line}: key {key!r} is given twice in one mapping (first on line "
+                          f"{first}); keep one") from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        what = str(getattr(e, "problem", None) or e)
+        context, cmark = getattr(e, "context", None), getattr(e, "context_mark", None)
+        if context and cmark is not None:
+            what += f", {context} started on line {cmark.line + 1}"
+        raise ConfigError(f"{where}: YAML syntax error: {' '.join(what.split())}; fix the file") from None
+
+
 def load(name: str) -> dict:
     path = Path(name) if name.endswith((".yaml", ".yml")) else FOLDER / f"{name}.yaml"
     if not path.is_file():
         raise ConfigError(f"unknown preset {name!r}; choose one of {', '.join(names())} or give a .yaml path")
-    spec = yaml.safe_load(path.read_text())
+    spec = read_yaml(path)
     if not isinstance(spec, dict) or not spec.get("blocks") or "epochs" not in spec:
         raise ConfigError(f"{path}: a preset is a mapping with 'epochs' and a non-empty 'blocks' list")
     unknown = set(spec) - TOP_KEYS
     if unknown:
         raise ConfigError(f"{path}: unknown top-level key(s) {sorted(unknown)}; known: {sorted(TOP_KEYS)}")
+    _check_blocks(spec["blocks"], path)
     return spec
+
+
+def _check_blocks(blocks, path: Path) -> None:
+    """Each block is a mapping that names no data field and expands no empty list."""
+    if not isinstance(blocks, list):
+        raise ConfigError(f"{path}: 'blocks' must be a list of mappings, got {type(blocks).__name__}")
+    for i, block in enumerate(blocks, 1):
+        if not isinstance(block, dict):
+            raise ConfigError(f"{path}: block {i} must be a mapping like {{stage: train, model: alexnet}}, "
+                              f"got {block!r}")
+        data_keys = sorted(set(block) & set(DATA_FIELDS))
+        if data_keys:
+            raise ConfigError(f"{path}: block {i} sets {data_keys}; the data are chosen with --data-source")
+        empty = [k for k in EXPANDED if block.get(k) == []]
+        if empty:
+            raise ConfigError(f"{path}: block {i} gives an empty list for {empty}; give at least one value")
 
 
 def series(epochs: int, points: int) -> list[int]:
@@ -55,7 +114,8 @@ def _words(value, epochs: int, points: int, repeats: int):
 
 
 def expand(spec: dict, data: dict, epochs: int | None = None, repeats: int | None = None) -> list[Config]:
-    """The preset's configurations for data {'source', 'sha256'}; `epochs`/`repeats` override the file's."""
+    """The preset's configurations for data {'source', 'sha256', 'test'} (`sgnlib.data.identify`);
+    `epochs`/`repeats` override the file's. data['test'] (None or absent: unknown) is the test split."""
     e = spec["epochs"] if epochs is None else epochs
     r = spec.get("repeats", 1) if repeats is None else repeats
     points = spec.get("series_points", 5)
@@ -70,7 +130,8 @@ def expand(spec: dict, data: dict, epochs: int | None = None, repeats: int | Non
         for combo in itertools.product(*lists.values()):
             fields = {"epochs": e, "seed": spec.get("seed", 0), "subset": spec.get("subset"),
                       **fixed, **dict(zip(lists, combo)),
-                      "data_source": data["source"], "data_sha256": data["sha256"]}
+                      "data_source": data["source"], "data_sha256": data["sha256"],
+                      "test_sha256": (data.get("test") or {}).get("sha256")}
             cfg = Config.from_dict(fields)
             if cfg.config_id not in seen:
                 seen.add(cfg.config_id)

@@ -31,7 +31,8 @@ class Context:
         self._moments: dict = {}
 
     def data(self, cfg: Config, split: str = "train"):
-        """(images, labels, info) of the configuration's data; its sha256 must match the configuration's."""
+        """(images, labels, info) of the configuration's data; its sha256 must match the configuration's
+        (the test split: `cfg.test_split_sha256()`, when the configuration names or implies one)."""
         sub = cfg.subset if split == "train" else (100 if cfg.subset else None)
         norm = cfg.full_recipe().normalize
         key = (split, cfg.data_source, sub, norm)
@@ -41,9 +42,10 @@ class Context:
             self._data[key] = load_cifar10(split, source=cfg.data_source, device=self.device, subset=sub,
                                            normalize=norm)
         x, y, info = self._data[key]
-        if split == "train" and info.get("sha256") != cfg.data_sha256:
-            raise DataChangedError(f"{cfg.data_source} data now has sha256 {str(info.get('sha256'))[:12]}… but the "
-                                   f"configuration was made for {str(cfg.data_sha256)[:12]}…; rebuild the sweep")
+        want = cfg.data_sha256 if split == "train" else cfg.test_split_sha256()
+        if (split == "train" or want is not None) and info.get("sha256") != want:
+            raise DataChangedError(f"{cfg.data_source} {split} data now has sha256 {str(info.get('sha256'))[:12]}… "
+                                   f"but the configuration was made for {str(want)[:12]}…; rebuild the sweep")
         return x, y, info
 
     def checkpoint_folder(self, cfg: Config) -> Path:
@@ -57,9 +59,7 @@ class Context:
         the initialization, rebuilt from the seed (`train.initial_model`, what training starts from)."""
         if not cfg.needs_training():
             return initial_model(cfg.model, cfg.seed, self.device)
-        expect = {"model": cfg.model, "seed": cfg.seed, "epoch": cfg.checkpoint_epoch,
-                  "data_sha256": cfg.data_sha256, "recipe": cfg.full_recipe()}
-        model, _ = model_from_checkpoint(self.checkpoint_file(cfg), self.device, expect)
+        model, _ = model_from_checkpoint(self.checkpoint_file(cfg), self.device, cfg.checkpoint_expect())
         return model
 
     def moments(self, cfg: Config, model, x, y) -> dict:
@@ -72,8 +72,8 @@ class Context:
                                                     chunk=256 if self.device.type == "cuda" else 64)
         return self._moments[key]
 
-    def provenance(self, info: dict) -> dict:
-        return provenance(self.device, info)
+    def provenance(self, info: dict, test_info: dict | None = None) -> dict:
+        return provenance(self.device, info, test_info)
 
 
 def rows(table: pd.DataFrame, cfg: Config, prov: dict, wall_s: float, **extra) -> pd.DataFrame:
