@@ -22,7 +22,7 @@ from .data import DataNotFoundError
 from .paths import REPO_ROOT, RUNS_DIR
 from .stages import Context, run_stage
 from .stages.context import DataChangedError
-from .store import IntegrityError, ResultStore
+from .store import ResultStore, StoreError
 from .train import CheckpointError, NonFiniteLossError, load_checkpoint
 
 NOTEBOOK = {"train": "book/experiments/train.ipynb"}
@@ -34,7 +34,7 @@ class EngineError(RuntimeError):
 
 
 # errors a user can act on: the CLI prints their one-line message instead of a traceback
-USER_ERRORS = (ConfigError, EngineError, IntegrityError, CheckpointError, DataChangedError, DataNotFoundError,
+USER_ERRORS = (ConfigError, EngineError, StoreError, CheckpointError, DataChangedError, DataNotFoundError,
                NonFiniteGradientError, NonFiniteLossError, FileNotFoundError, ValueError)
 
 

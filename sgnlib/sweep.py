@@ -5,7 +5,7 @@
     python -m sgnlib.sweep --preset paper-recipe --shard 0/4      # every 4th configuration (SLURM array)
     python -m sgnlib.sweep --preset paper-recipe --executor slurm --slurm-partition gpu   # submit SLURM jobs (submitit)
     python -m sgnlib.sweep merge OTHER/results/gpu-short data/results/gpu-short   # combine two results folders
-    python -m sgnlib.sweep verify data/results/cpu                # check tables against the ledger
+    python -m sgnlib.sweep verify data/results/cpu                # check tables, ledger, journal, orphans
     python -m sgnlib.sweep forget data/results/cpu ID [ID ...]    # drop configurations
 """
 from __future__ import annotations
@@ -22,7 +22,8 @@ from .data import SOURCES, identify
 from .engine import USER_ERRORS, Sweep, estimate_seconds, validate
 from .paths import REPO_ROOT, RESULTS_DIR, RUNS_DIR
 from .stages import Context
-from .store import ResultStore, merge
+from .folder_identity import data_refusal
+from .store import ResultStore, StoreError, merge
 
 COMMANDS = ("run", "merge", "verify", "forget")
 
@@ -167,6 +168,13 @@ def plan(a):
     return mine, cfgs, store, ctx, done, data
 
 
+def refuse_other_data(store: ResultStore, data: dict) -> None:
+    """Before any compute: a folder holding results on other data is not written into."""
+    why = data_refusal(store.folder, store.ledger(), (data["source"], data["sha256"]))
+    if why:
+        raise StoreError(why)
+
+
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] not in COMMANDS + ("-h", "--help"):
@@ -176,7 +184,7 @@ def main(argv=None) -> int:
         if a.command == "merge":
             print(f"{merge(a.src, a.dest)} configuration(s) merged into {a.dest}")
         elif a.command == "verify":
-            print(f"{a.folder}: {ResultStore(a.folder).verify()} committed configurations, tables match the ledger")
+            ResultStore(a.folder).verify(say=print)
         elif a.command == "forget":
             print(f"{ResultStore(a.folder).forget(a.ids)} configuration(s) removed from {a.folder}")
         else:
@@ -184,6 +192,8 @@ def main(argv=None) -> int:
             if a.log_dir is not None:
                 check_writable_dir(Path(a.log_dir), "--log-dir")
             cfgs, universe, store, ctx, done, data = plan(a)
+            if not a.dry_run:
+                refuse_other_data(store, data)
             if a.executor != "inline":
                 return executors.run(a, cfgs, universe, store, ctx, done, RUNS_DIR / store.folder.name)
             if a.dry_run:

@@ -9,7 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sgnlib.store import LEDGER, TABLES, IntegrityError, ResultStore, as_text, merge, rows_digest
+from sgnlib.journal import write_journal
+from sgnlib.store import (JOURNAL, LEDGER, TABLES, IntegrityError, ResultStore, as_text, merge,
+                          rows_digest)
 
 
 def frame(cid, n=3, **cols):
@@ -139,36 +141,48 @@ def test_second_commit_of_an_id_is_refused(tmp_path):
     assert len(s.read("training")) == 3
 
 
-def test_rows_of_an_uncommitted_configuration_are_invisible_and_dropped(tmp_path):
+def _killed_commit(store, cid, tables, cut_line=False):
+    """What a commit of `cid` killed before its ledger line was complete leaves: its journal, its
+    rows in `tables` and, with cut_line, half of its ledger line."""
+    entry = {"config_id": cid, "config": {},
+             "tables": {t: {"rows": 4, "sha256": "0"} for t in tables}}
+    line = json.dumps(entry, sort_keys=True) + "\n"
+    write_journal(store.folder, "commit", [cid], tables, line)
+    for table in tables:
+        rows = pd.concat([raw(store, table), as_text(frame(cid, 4))])
+        rows.to_csv(store.path(table), index=False)
+    if cut_line:
+        with open(store.folder / LEDGER, "a") as f:
+            f.write(line[: len(line) // 2])
+
+
+def test_rows_of_a_killed_commit_are_invisible_and_rolled_back(tmp_path):
     s = ResultStore(tmp_path)
     committed(s, "A")
     committed(s, "M", table="moments")
-    # a commit of K killed after writing its rows, before its ledger line, in two tables
-    for table in ("training", "moments"):
-        pd.concat([raw(s, table), as_text(frame("K", 4))]).to_csv(s.path(table), index=False)
+    _killed_commit(s, "K", ["moments", "training"])
     assert "K" in set(raw(s).config_id)
     assert s.read("training").config_id.tolist() == ["A"] * 3
     assert s.read("moments").config_id.tolist() == ["M"] * 3
-    assert s.verify() == 2 and s.done() == {"A", "M"}
-    committed(s, "B")  # touches training only; the leftovers go from every table
+    assert s.verify() == 2 and s.done() == {"A", "M"}  # the journal explains K's rows: not orphans
+    committed(s, "B")  # touches training only; recovery drops K's rows from the journal's tables
     assert set(raw(s).config_id) == {"A", "B"}
     assert set(raw(s, "moments").config_id) == {"M"}
+    assert not (tmp_path / JOURNAL).exists()
     # rerunning the killed configuration commits its new rows once, no duplicates
     assert s.commit({}, {"training": frame("K", 2)}, "K")
     assert (raw(s).config_id == "K").sum() == 2 and s.verify() == 4
 
 
-def test_truncated_last_ledger_line_is_not_a_commit_and_is_repaired(tmp_path):
+def test_truncated_last_ledger_line_of_a_killed_commit_is_not_a_commit_and_is_repaired(tmp_path):
     s = ResultStore(tmp_path)
     committed(s, "A")
-    line = json.dumps({"config_id": "B", "config": {}, "tables": {"training": {"rows": 3, "sha256": "0"}}})
-    with open(tmp_path / LEDGER, "a") as f:
-        f.write(line[: len(line) // 2])
+    _killed_commit(s, "B", ["training"], cut_line=True)
     assert s.done() == {"A"} and s.verify() == 1
     committed(s, "C")
     text = (tmp_path / LEDGER).read_text()
     assert text.endswith("\n") and [json.loads(x)["config_id"] for x in text.splitlines()] == ["A", "C"]
-    assert s.done() == {"A", "C"} and s.verify() == 2
+    assert s.done() == {"A", "C"} and s.verify() == 2 and set(raw(s).config_id) == {"A", "C"}
 
 
 def test_complete_last_ledger_line_without_newline_survives_the_next_commit(tmp_path):

@@ -1,0 +1,209 @@
+"""What makes the rows of a results folder comparable, read from its ledger entries: the data each
+configuration was computed on (source and sha256 of the training split, from its config, which the
+rows repeat) and the version of the stage that computed it (`sgnlib.config.STAGE_VERSION`).
+
+A ledger entry records its stage version; an entry written before it did is dated by its id, which
+hashes the stage version with the rest of the configuration (rows written before rows carried
+``stage_version`` have none). Readers use, per stage, one version: the current one when the folder
+holds any configuration of it, else the newest it holds (a folder computed entirely by an older
+stage, e.g. gpu-short's version-1 captures, is read as it is). Configurations of any other version
+are superseded: not read, and listed by `verify`. `merge` refuses a source that does not match its
+destination (see `merge_refusal`); a run refuses a folder holding results on other data.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from pathlib import Path
+
+# columns renamed by scripts/migrate_names.py (old -> new): rows that still use an old name were
+# written by older code
+_GAUSS = {"gauss_pct_paper": "gauss_pct_incl_degenerate",
+          "gauss_pct_strict": "gauss_pct_excl_degenerate"}
+_TAIL = {"alpha_mohammadi": "tail_index_mohammadi", "mle_alpha": "mle_tail_index",
+         "mle_beta": "mle_skewness",
+         **{f"alpha_{s}": f"tail_index_{s}"
+            for s in ("median_all", "median_nongaussian", "pooled", "pooled_no_point_mass")}}
+
+
+def retired_columns(table: str) -> dict:
+    """{old name: new name} of the columns of `table` that older code wrote under another name."""
+    if table == "gaussianity":
+        return {**_GAUSS, "alpha": "significance_level"}
+    return {**_GAUSS, **_TAIL}
+
+
+def _versions() -> dict:
+    from .config import STAGE_VERSION  # imports torch: only for folders of real configurations
+    return STAGE_VERSION
+
+
+def stage_of(entry: dict) -> str | None:
+    """The entry's stage when it is one of `sgnlib.config`'s (other code's configurations have
+    none)."""
+    stage = entry.get("config", {}).get("stage")
+    return stage if isinstance(stage, str) and stage in _versions() else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _version_from_id(config_json: str, config_id: str) -> int | None:
+    """The stage version whose identity hash ends `config_id` (None if none does)."""
+    from .config import Config, ConfigError
+    try:
+        ident = Config.from_dict(json.loads(config_json)).identity()
+    except (ConfigError, TypeError, ValueError, KeyError):
+        return None
+    for v in range(1, _versions()[ident["stage"]] + 1):
+        ident["stage_version"] = v
+        text = json.dumps(ident, sort_keys=True, default=list)
+        h = hashlib.sha256(text.encode()).hexdigest()[:10]
+        if config_id.endswith("-" + h):
+            return v
+    return None
+
+
+def version_of(entry: dict) -> int | None:
+    """The stage version of a ledger entry: recorded, else the one its id was made with (None if
+    unknown)."""
+    if isinstance(entry.get("stage_version"), int):
+        return entry["stage_version"]
+    if stage_of(entry) is None:
+        return None
+    return _version_from_id(json.dumps(entry["config"], sort_keys=True), entry["config_id"])
+
+
+def rows_version(tables: dict) -> int | None:
+    """The one stage_version text rows carry (None if they carry none or several)."""
+    seen = {v for df in tables.values() if "stage_version" in df.columns
+            for v in df.stage_version if v != ""}
+    return int(seen.pop()) if len(seen) == 1 and next(iter(seen)).isdigit() else None
+
+
+def read_versions(ledger: dict) -> dict[str, int]:
+    """{stage: the version readers use}: the current one if the folder holds it, else the newest
+    held."""
+    held: dict = {}
+    for e in ledger.values():
+        v = version_of(e)
+        if v is not None and stage_of(e) is not None:
+            held.setdefault(stage_of(e), set()).add(v)
+    current = _versions() if held else {}
+    return {s: current[s] if current[s] in vs else max(vs) for s, vs in held.items()}
+
+
+def readable(ledger: dict) -> set:
+    """Ids whose rows readers use: every configuration but those of a superseded stage version."""
+    use = read_versions(ledger)
+    return {cid for cid, e in ledger.items()
+            if version_of(e) is None or stage_of(e) is None or version_of(e) == use[stage_of(e)]}
+
+
+def version_lines(folder: Path, ledger: dict) -> list[str]:
+    """What `verify` says about stage versions: the versions read (an older one is read when it is
+    the only one held), and the superseded configurations, not read."""
+    use = read_versions(ledger)
+    if not use:
+        return []
+    current = _versions()
+    older = " (older than the current {}; the only one held, so read as it is)"
+    parts = [f"{s} {v}" + ("" if v == current[s] else older.format(current[s]))
+             for s, v in sorted(use.items())]
+    lines = ["stage versions read: " + ", ".join(parts)]
+    old = sorted(cid for cid in set(ledger) - readable(ledger))
+    if old:
+        from .store_check import forget_command
+        lines.append(f"superseded: {len(old)} configuration(s) of an older stage version are not "
+                     f"read (e.g. {old[0]}); drop them with: {forget_command(folder, old)}")
+    return lines
+
+
+def data_of(entry: dict) -> tuple | None:
+    """(data source, sha256 of the training split) of an entry's config (None if it has none)."""
+    c = entry.get("config", {})
+    if c.get("data_source") and c.get("data_sha256"):
+        return c["data_source"], c["data_sha256"]
+    return None
+
+
+def _data_words(pairs) -> str:
+    return " and ".join(f"{s} data (sha256 {h[:12]}…)" for s, h in sorted(pairs))
+
+
+def data_lines(ledger: dict) -> list[str]:
+    pairs = {d for d in map(data_of, ledger.values()) if d}
+    return [f"data: {_data_words(pairs)}"] if pairs else []
+
+
+def data_refusal(folder: Path, ledger: dict, pair: tuple) -> str | None:
+    """Why a run on data `pair` (source, sha256) must not commit into this folder (None if it
+    may)."""
+    held = {d for d in map(data_of, ledger.values()) if d}
+    if held and pair not in held:
+        return (f"{folder} holds results computed on {_data_words(held)}, this run uses "
+                f"{_data_words([pair])}; their rows are not comparable: give this run another "
+                f"folder (--scale NAME)")
+    return None
+
+
+def _rows_data_problem(src: Path, todo: dict, texts: dict) -> str | None:
+    """Rows whose data_source/data_sha256 contradict their ledger entry's config."""
+    want = {cid: d for cid, e in todo.items() if (d := data_of(e))}
+    for table, df in texts.items():
+        if df is None or not want:
+            continue
+        rows = df[df.config_id.isin(set(want))]
+        for i, col in enumerate(("data_source", "data_sha256")):
+            if col not in rows:
+                continue
+            expect = rows.config_id.map(lambda c: want[c][i])
+            bad = rows[(rows[col] != "") & (rows[col] != expect)]
+            if len(bad):
+                cid = bad.config_id.iloc[0]
+                return (f"{src}: rows of {cid} in {table} carry {col} {bad[col].iloc[0][:12]} but "
+                        f"its ledger entry says {want[cid][i][:12]}: the folder was edited; do not "
+                        f"merge it")
+    return None
+
+
+def _retired_problem(src: Path, todo: dict, texts: dict) -> str | None:
+    """Rows that use a column name older code wrote (see `retired_columns`)."""
+    for table, df in texts.items():
+        if df is None:
+            continue
+        names, rows = retired_columns(table), df[df.config_id.isin(set(todo))]
+        old = [f"{c} -> {names[c]}" for c in names if c in rows.columns and (rows[c] != "").any()]
+        if old:
+            return (f"{src}: its {table} rows use old column names ({', '.join(old)}), written by "
+                    f"older code; rename them first (python scripts/migrate_names.py {src})")
+    return None
+
+
+def _version_problem(src: Path, dst: Path, todo: dict, dst_ledger: dict) -> str | None:
+    """A configuration of another stage version than `dst` reads (the current one for a stage `dst`
+    lacks; an empty `dst` takes any)."""
+    use = read_versions(dst_ledger) if dst_ledger else {}
+    for cid, e in todo.items():
+        v, stage = version_of(e), stage_of(e)
+        if v is None or stage is None or not dst_ledger:
+            continue
+        want = use.get(stage, _versions()[stage])
+        if v != want:
+            return (f"{src} holds {stage} results of stage version {v} (e.g. {cid}) but {dst} is "
+                    f"read at version {want}; rows of different stage versions are not comparable: "
+                    f"merge it into a new folder (python -m sgnlib.sweep merge {src} NEW_FOLDER)")
+    return None
+
+
+def merge_refusal(src: Path, todo: dict, texts: dict, dst: Path, dst_ledger: dict) -> str | None:
+    """Why the configurations `todo` of `src` (rows in `texts`) must not be merged into `dst` (None
+    if they may): other data, rows that contradict their entry, another stage version, old column
+    names."""
+    src_pairs = {d for d in map(data_of, todo.values()) if d}
+    dst_pairs = {d for d in map(data_of, dst_ledger.values()) if d}
+    if src_pairs and dst_pairs and src_pairs - dst_pairs:
+        return (f"{src} holds results computed on {_data_words(src_pairs - dst_pairs)} but {dst} "
+                f"on {_data_words(dst_pairs)}; their rows are not comparable: merge it into a new "
+                f"folder (python -m sgnlib.sweep merge {src} NEW_FOLDER)")
+    return (_rows_data_problem(src, todo, texts) or _version_problem(src, dst, todo, dst_ledger)
+            or _retired_problem(src, todo, texts))

@@ -1,0 +1,180 @@
+"""What makes rows comparable: merge refuses another data source, another stage version or older
+code's column names; readers use one stage version per stage; the committed folders read exactly as
+their files."""
+import importlib.util
+
+import pandas as pd
+import pytest
+
+from sgnlib import sweep
+from sgnlib.config import STAGE_VERSION
+from sgnlib.folder_identity import read_versions, retired_columns, version_of
+from sgnlib.paths import REPO_ROOT, RESULTS_DIR
+from sgnlib.store import TABLES, ResultStore, StoreError, merge
+from tests.test_store import frame
+
+OLDER = "capture 1 (older than the current 2; the only one held, so read as it is)"
+REAL = {"data_source": "jpeg-mirror", "data_sha256": "f" * 64}
+SYNTH = {"data_source": "synthetic", "data_sha256": "5" * 64}
+
+
+def one_line_error(capsys):
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and err.startswith("error: "), err
+    return err
+
+
+def with_data(folder, data, ids):
+    s = ResultStore(folder)
+    for cid in ids:
+        rows = frame(cid).assign(**data)
+        assert s.commit({"id": cid, **data}, {"training": rows}, cid)
+    return s
+
+
+def copy_entries(src_folder, dst_folder, n_per_stage):
+    """Commit into `dst_folder` the first `n_per_stage` configurations of each stage of a committed
+    folder (with its own entries and rows, as the sweep committed them)."""
+    src, dst = ResultStore(src_folder), ResultStore(dst_folder)
+    texts, taken = {t: src.read(t, text=True) for t in TABLES}, {}
+    for cid, e in src.ledger().items():
+        stage = e["config"]["stage"]
+        if taken.get(stage, 0) < n_per_stage.get(stage, 0):
+            taken[stage] = taken.get(stage, 0) + 1
+            rows = {t: texts[t][texts[t].config_id == cid].reset_index(drop=True)
+                    for t in e["tables"]}
+            assert dst.commit(e["config"], rows, cid)
+    return dst
+
+
+# ------------------------------------------------------------------ other data
+
+
+def test_merge_refuses_another_data_source(tmp_path, capsys):
+    src = with_data(tmp_path / "synthetic", SYNTH, "AB")
+    dst = with_data(tmp_path / "real", REAL, "C")
+    before = dst.path("training").read_bytes()
+    assert sweep.main(["merge", str(src.folder), str(dst.folder)]) == 2
+    err = one_line_error(capsys)
+    assert "synthetic data (sha256 555555555555…)" in err
+    assert "jpeg-mirror data (sha256 ffffffffffff…)" in err
+    assert "merge it into a new folder" in err
+    assert dst.done() == {"C"} and dst.path("training").read_bytes() == before
+    assert merge(src.folder, tmp_path / "new") == 2  # kept apart, in a folder of its own
+    assert with_data(tmp_path / "more", REAL, "D") and merge(tmp_path / "more", dst.folder) == 1
+
+
+def test_merge_refuses_rows_whose_data_contradict_their_entry(tmp_path):
+    src = ResultStore(tmp_path / "src")
+    src.commit({"id": "A", **REAL}, {"training": frame("A").assign(**SYNTH)}, "A")
+    contradiction = r"rows of A in training carry data_source synthetic but its ledger entry says"
+    with pytest.raises(StoreError, match=contradiction):
+        merge(src.folder, with_data(tmp_path / "dst", REAL, "C").folder)
+
+
+def test_a_run_on_other_data_is_refused_before_any_compute(tmp_path, capsys):
+    with_data(tmp_path / "res" / "tiny", REAL, "C")
+    tiny = str(REPO_ROOT / "tests" / "presets" / "tiny.yaml")
+    argv = ["--preset", tiny, "--data-source", "synthetic", "--runner", "inprocess",
+            "--device", "cpu", "--results-dir", str(tmp_path / "res"),
+            "--checkpoints", str(tmp_path / "ck")]
+    assert sweep.main(argv) == 2
+    err = one_line_error(capsys)
+    assert "holds results computed on jpeg-mirror data" in err and "--scale NAME" in err
+    assert not (tmp_path / "ck").exists() and ResultStore(tmp_path / "res" / "tiny").done() == {"C"}
+
+
+# ------------------------------------------------------------------ stage versions and older code
+
+
+def test_merge_refuses_older_code_into_a_current_folder(tmp_path, capsys):
+    """gpu-short's captures were computed by capture stage version 1 (rows lack stage_version)."""
+    old = copy_entries(RESULTS_DIR / "gpu-short", tmp_path / "old", {"capture": 2, "train": 1})
+    new = copy_entries(RESULTS_DIR / "cpu", tmp_path / "new", {"capture": 2, "train": 1})
+    captures = [e for e in old.ledger().values() if e["config"]["stage"] == "capture"]
+    assert {version_of(e) for e in captures} == {1}
+    assert all(e["stage_version"] == 1 for e in old.ledger().values())  # recorded when committed
+    assert read_versions(new.ledger()) == {"capture": STAGE_VERSION["capture"], "train": 1}
+    before = {p.name: p.read_bytes() for p in new.folder.iterdir() if p.is_file()}
+    assert sweep.main(["merge", str(old.folder), str(new.folder)]) == 2
+    err = one_line_error(capsys)
+    assert "holds capture results of stage version 1" in err and "is read at version 2" in err
+    assert {p.name: p.read_bytes() for p in new.folder.iterdir() if p.is_file()} == before
+    assert sweep.main(["merge", str(new.folder), str(old.folder)]) == 2  # and the other way
+    assert "holds capture results of stage version 2" in one_line_error(capsys)
+
+
+def test_merge_refuses_old_column_names(tmp_path, capsys):
+    new = copy_entries(RESULTS_DIR / "cpu", tmp_path / "new", {"capture": 1})
+    src = ResultStore(tmp_path / "renamed")
+    cid, e = next((c, e) for c, e in ResultStore(RESULTS_DIR / "cpu").ledger().items()
+                  if e["config"]["stage"] == "capture" and c not in new.done())
+    texts = {t: ResultStore(RESULTS_DIR / "cpu").read(t, text=True) for t in e["tables"]}
+    rows = {t: d[d.config_id == cid] for t, d in texts.items()}
+    old_name = {"gauss_pct_incl_degenerate": "gauss_pct_paper"}
+    rows["gaussianity"] = rows["gaussianity"].rename(columns=old_name)
+    src.commit(e["config"], rows, cid)
+    before = new.done()
+    assert sweep.main(["merge", str(src.folder), str(new.folder)]) == 2
+    err = one_line_error(capsys)
+    assert "gauss_pct_paper -> gauss_pct_incl_degenerate" in err
+    assert "scripts/migrate_names.py" in err
+    assert new.done() == before and len(before) == 1
+
+
+def test_retired_columns_are_the_ones_migrate_names_renames():
+    path = REPO_ROOT / "scripts" / "migrate_names.py"
+    spec = importlib.util.spec_from_file_location("migrate_names", path)
+    mn = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mn)
+    for table in TABLES:
+        assert retired_columns(table) == mn.renames(table), table
+
+
+def _capture(store, cid, version, n=2):
+    rows = frame(cid, n).assign(stage="capture", stage_version=str(version))
+    assert store.commit({"stage": "capture", "id": cid}, {"gaussianity": rows}, cid)
+
+
+def test_readers_use_one_stage_version_and_verify_reports_the_superseded(tmp_path, capsys):
+    s = ResultStore(tmp_path)
+    _capture(s, "old-1", 1)
+    _capture(s, "old-2", 1)
+    assert set(s.read("gaussianity").config_id) == {"old-1", "old-2"}  # the only version held
+    assert sweep.main(["verify", str(tmp_path)]) == 0
+    assert OLDER in capsys.readouterr().out
+    _capture(s, "new-1", 2)
+    assert s.read("gaussianity").config_id.tolist() == ["new-1"] * 2  # never mixed with version 1
+    assert len(s.read("gaussianity", text=True)) == 2 and s.done() == {"old-1", "old-2", "new-1"}
+    assert sweep.main(["verify", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "stage versions read: capture 2" in out
+    assert (f"superseded: 2 configuration(s) of an older stage version are not read (e.g. old-1); "
+            f"drop them with: python -m sgnlib.sweep forget {tmp_path} old-1 old-2") in out
+    assert s.forget(["old-1", "old-2"]) == 2 and "superseded" not in "\n".join(_verify_lines(s))
+
+
+def _verify_lines(store):
+    lines = []
+    store.verify(say=lines.append)
+    return lines
+
+
+# ------------------------------------------------------------------ the committed folders
+
+
+@pytest.mark.parametrize("scale, n", [("cpu", 29), ("gpu-short", 116), ("protocol", 115)])
+def test_committed_folders_verify_and_read_exactly_their_files(scale, n):
+    s = ResultStore(RESULTS_DIR / scale)
+    lines = _verify_lines(s)
+    assert s.verify() == n and "orphans: none" in lines and "superseded" not in "\n".join(lines)
+    for table in TABLES:
+        p = s.existing(table)
+        if not p.exists():
+            assert s.read(table) is None
+            continue
+        as_text = pd.read_csv(p, dtype=str, keep_default_na=False)
+        pd.testing.assert_frame_equal(s.read(table, text=True), as_text)
+        pd.testing.assert_frame_equal(s.read(table), pd.read_csv(p))
+    if scale == "gpu-short":  # its captures are stage version 1 on purpose: read as they are
+        assert OLDER in lines[3]
