@@ -4,9 +4,10 @@ input that can change a number.
 A `Config` is a frozen dataclass. Construction checks every field (types, ranges, the model name,
 that the batch fits the training subset) and raises `ConfigError` with one line that says what to
 change, so nothing runs on a bad value. `config_id` hashes the identity: stage and its version,
-model, the full training recipe, seed, data source and its sha256, subset and the stage's own
-fields. `checkpoint_key` names the trained weights a configuration reads (model, recipe, seed,
-data), so checkpoints are found and verified by the same identity.
+model (and its definition's version once above 1: `MODEL_VERSION`), the full training recipe,
+seed, data source and its sha256, subset and the stage's own fields. `checkpoint_key` names the
+trained weights a configuration reads (model, recipe, seed, data), so checkpoints are found and
+verified by the same identity.
 
 The test split is part of the data identity through `test_sha256`: the sha256 of the test split
 the train stage evaluates on (test_loss, test_acc; no other stage reads it). A train split whose
@@ -51,6 +52,9 @@ PROTOCOL_CHOICES = {"sampling": ("without_replacement", "with_replacement", "ind
                     "trajectory": (False, True)}
 BN_MODELS = ("alexnet_bn", "resnet20", "resnet56")
 TEST_SPLIT_STAGES = ("train",)  # the stages whose numbers the test split changes
+# each network's definition (sgnlib.models: layers, initialization, forward), pinned by
+# tests/test_model_identity.py; a version above 1 enters ids and checkpoint keys
+MODEL_VERSION = {m: 1 for m in models.MODELS}
 
 
 @dataclass(frozen=True)
@@ -196,6 +200,8 @@ class Config:
                 out[k] = getattr(self, k)
         if self.test_sha256 and self.stage in TEST_SPLIT_STAGES:
             out["test_sha256"] = self.test_sha256
+        if MODEL_VERSION[self.model] != 1:
+            out["model_version"] = MODEL_VERSION[self.model]
         return out
 
     def _make_id(self) -> str:
@@ -218,6 +224,8 @@ class Config:
                  "subset": self.subset, "data_source": self.data_source, "data_sha256": self.data_sha256}
         if self.test_sha256:
             ident["test_sha256"] = self.test_sha256
+        if MODEL_VERSION[self.model] != 1:
+            ident["model_version"] = MODEL_VERSION[self.model]
         h = hashlib.sha256(json.dumps(ident, sort_keys=True, default=list).encode()).hexdigest()[:10]
         sub = f"sub{self.subset}" if self.subset else "full"
         return f"{self.model}-e{self.epochs}-seed{self.seed}-{sub}-{self.data_source}-{h}"
