@@ -6,13 +6,16 @@ of a shuffled pass over the training set, drawn without replacement within a pas
 mixes two passes). The shuffles come from a seeded torch.Generator, so a (seed, batch size, number
 of batches) triple always gives the same minibatches.
 
-Each minibatch gradient is the one the optimizer would see (eq 2). Modes: every submodule's
-`training` flag is saved and restored individually. If the model's root is in train mode the modes
-are used as the user set them (a frozen BatchNorm in eval mode uses its running statistics, a
-Dropout left in eval mode stays off); if the root is in eval mode (e.g. after evaluation) the whole
-model is switched to train mode for the capture (BatchNorm uses batch statistics). The BatchNorm
-running statistics and num_batches_tracked are restored afterwards, so capturing never changes the
-model. Weight layers: `models.weight_layers` (Conv1d/2d/3d, ConvTranspose, Linear weights).
+Each minibatch gradient is the one the optimizer would see (eq 2), computed under
+`sgnlib.kernels.exact_kernels` (no cuDNN on CUDA: exact zeros stay exact, so point masses count
+alike at every batch size). Modes: every submodule's `training` flag is saved and restored one by
+one. If the model's root is in train mode the modes are used as the user set them (a frozen
+BatchNorm in eval mode uses its running statistics, a Dropout left in eval mode stays off); if the
+root is in eval mode (e.g. after evaluation) the whole model is switched to train mode for the
+capture (BatchNorm uses batch statistics). The BatchNorm running statistics and
+num_batches_tracked are restored afterwards, so capturing never changes the model. Weight layers:
+`sgnlib.probe.capture_layers` (`models.weight_layers`: Conv1d/2d/3d, ConvTranspose, Linear weights;
+tied weights once, frozen weights skipped).
 
 Per weight layer the gradients form an [n_batches, d] matrix; the noise eq 3 is that matrix minus
 its column mean, and the Shapiro-Wilk test is shift invariant, so the matrix is tested directly.
@@ -35,12 +38,14 @@ import torch
 import torch.nn.functional as F
 
 from .data import augment as augment_images
+from .kernels import exact_kernels
+from .probe import (CaptureArgumentError, capture_layers, check_capture_args,  # noqa: F401
+                    probe, restore_modes, save_modes)  # probe: `from sgnlib.capture import probe`
 from .stats import StreamingMoments, gaussianity, shapiro_wilk
-from .stats.shapiro import N_MAX, N_MIN
 
 
 class NonFiniteGradientError(RuntimeError):
-    pass
+    """A minibatch gradient with NaN or inf, naming the layer and the minibatch."""
 
 
 def minibatch_indices(n_data: int, batch_size: int, n_batches: int, generator: torch.Generator,
@@ -76,31 +81,7 @@ def sampled_indices(n_data: int, batch_size: int, n_batches: int, generator: tor
     if sampling == "independent":
         return torch.stack([torch.randperm(n_data, generator=generator, device=generator.device)[:batch_size]
                             for _ in range(n_batches)]).to(device)
-    raise ValueError(f"unknown sampling {sampling!r}; choose one of {SAMPLINGS}")
-
-
-def check_capture_args(batch_size: int, n_batches: int, n_data: int | None = None) -> None:
-    if batch_size <= 0:
-        raise ValueError(f"batch_size must be positive, got {batch_size}")
-    if not N_MIN <= n_batches <= N_MAX:
-        raise ValueError(f"n_batches must be in {N_MIN}..{N_MAX} (Shapiro-Wilk AS R94), got {n_batches}")
-    if n_data is not None and batch_size > n_data:
-        raise ValueError(f"batch_size {batch_size} exceeds the {n_data} training images")
-
-
-def _layer_params(model, layers):
-    from .models import weight_layers
-    return weight_layers(model, layers)
-
-
-def _save_modes(model):
-    """Every submodule's own `training` flag (model.train(flag) would overwrite them all)."""
-    return [(m, m.training) for m in model.modules()]
-
-
-def _restore_modes(saved):
-    for m, flag in saved:
-        m.training = flag
+    raise CaptureArgumentError(f"unknown sampling {sampling!r}; choose one of {SAMPLINGS}")
 
 
 def _group_layers(named, n_batches, max_bytes):
@@ -139,6 +120,18 @@ def _check_finite(sums, mats, names, start, stop, batch_size):
                                          f"(batch_size={batch_size}); check the checkpoint and the data")
 
 
+def _minibatch_gradient(model, loss_fn, x, y, params, opt=None):
+    """One minibatch gradient of `params` (eq 2) under `exact_kernels`; with an optimizer it goes
+    through backward() into .grad, for the step that follows."""
+    with exact_kernels():
+        loss = loss_fn(model(x), y)
+        if opt is None:
+            return torch.autograd.grad(loss, params)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        return [p.grad for p in params]
+
+
 def minibatch_gradients(model, loss_fn, images, labels, batch_size: int, n_batches: int, layers=None,
                         seed: int = 0, max_bytes: float | None = None, out_device=None, progress: bool = False,
                         check_every: int = 64, sampling: str = "without_replacement", augment: bool = False,
@@ -162,19 +155,19 @@ def minibatch_gradients(model, loss_fn, images, labels, batch_size: int, n_batch
     """
     check_capture_args(batch_size, n_batches, images.shape[0])
     if check_every < 1:
-        raise ValueError(f"check_every must be >= 1, got {check_every}")
+        raise CaptureArgumentError(f"check_every must be >= 1, got {check_every}")
     if bn not in BN_MODES:
-        raise ValueError(f"unknown bn mode {bn!r}; choose one of {BN_MODES}")
+        raise CaptureArgumentError(f"unknown bn mode {bn!r}; choose one of {BN_MODES}")
     if sampling not in SAMPLINGS:
-        raise ValueError(f"unknown sampling {sampling!r}; choose one of {SAMPLINGS}")
-    named = _layer_params(model, layers)
+        raise CaptureArgumentError(f"unknown sampling {sampling!r}; choose one of {SAMPLINGS}")
+    named = capture_layers(model, layers)
     dev = images.device
     out_device = out_device or dev
     max_bytes = auto_max_bytes(out_device) if max_bytes is None else max_bytes
     buffers = {k: v.clone() for k, v in model.state_dict().items()
                if trajectory is not None or "running" in k or "num_batches" in k}
     grads_before = [(p, p.grad) for p in model.parameters()] if trajectory is not None else []
-    modes = _save_modes(model)
+    modes = save_modes(model)
     if not model.training:  # e.g. after evaluation: train mode throughout; else the user's modes
         model.train()
     if bn == "running":
@@ -195,18 +188,13 @@ def minibatch_gradients(model, loss_fn, images, labels, batch_size: int, n_batch
             if progress:
                 from tqdm.auto import tqdm
                 it = tqdm(it, desc=f"capture bs={batch_size}", leave=False)
+            opt = None
             if trajectory is not None:  # every group starts from the same theta and optimizer state
                 model.load_state_dict({**model.state_dict(), **buffers})
                 opt = trajectory(model.parameters())
             for b in it:
                 x = images[idx[b]] if aug_gen is None else augment_images(images[idx[b]], aug_gen)
-                loss = loss_fn(model(x), labels[idx[b]])
-                if trajectory is None:
-                    grads = torch.autograd.grad(loss, params)
-                else:
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    grads = [p.grad for p in params]
+                grads = _minibatch_gradient(model, loss_fn, x, labels[idx[b]], params, opt)
                 for j, (name, g) in enumerate(zip(names, grads)):
                     row = mats[name][b]
                     row.copy_(g.reshape(-1))
@@ -221,7 +209,7 @@ def minibatch_gradients(model, loss_fn, images, labels, batch_size: int, n_batch
         model.load_state_dict({**model.state_dict(), **buffers})
         for p, g in grads_before:
             p.grad = g
-        _restore_modes(modes)
+        restore_modes(modes)
 
 
 def gaussianity_of_noise(model, loss_fn, images, labels, batch_size: int, n_batches: int, layers=None,
@@ -259,22 +247,6 @@ def sync(device):
         torch.cuda.synchronize(device)
 
 
-def probe(model, loss_fn, images, labels, batch_size: int = 128, n_batches: int = 200, layers=None,
-          level: float = 0.05, seed: int = 0) -> pd.DataFrame:
-    """Run the paper's Gaussianity test on ANY model, loss and data tensors.
-
-    Returns one row per weight layer (Conv1d/2d/3d, ConvTranspose and Linear weights in forward
-    order unless `layers` names them; other weight matrices are warned about, or raise if named):
-    % Gaussian with point masses counted Gaussian (the paper's rule) and not counted, after BH-FDR
-    at the significance level `level`, % degenerate (eq 15-16).
-    Modes: a train-mode model is used as set (frozen BatchNorm keeps its running statistics); an
-    eval-mode model is switched to train mode for the capture. Every module's flag and the
-    BatchNorm running statistics are restored afterwards.
-    """
-    table, _ = gaussianity_of_noise(model, loss_fn, images, labels, batch_size, n_batches, layers, seed, level)
-    return table
-
-
 def per_sample_moments(model, images, labels, n_samples: int = 1000, chunk: int = 64, layers=None,
                        seed: int = 0, batch_size: int | None = None) -> dict:
     """beta/sigma^3 etc. per weight dimension from per-sample gradients of `n_samples` images.
@@ -285,12 +257,12 @@ def per_sample_moments(model, images, labels, n_samples: int = 1000, chunk: int 
     as NaN ratios (point masses). Returns {layer: StreamingMoments.result()}.
     """
     from torch.func import functional_call, grad, vmap
-    named = _layer_params(model, layers)
+    named = capture_layers(model, layers)
     dev = images.device
     gen = torch.Generator(device=dev).manual_seed(seed)
     pick = torch.randperm(images.shape[0], generator=gen, device=dev)[:n_samples]
     x_all, y_all = images[pick], labels[pick]
-    modes = _save_modes(model)
+    modes = save_modes(model)
     model.eval()
     try:
         params = {k: v.detach() for k, v in model.named_parameters()}
@@ -320,5 +292,5 @@ def per_sample_moments(model, images, labels, n_samples: int = 1000, chunk: int 
             for k in keys:
                 accs[k].update(gs[k])
     finally:
-        _restore_modes(modes)
+        restore_modes(modes)
     return {name: accs[k].result(batch_size) for (name, _), k in zip(named, keys)}

@@ -8,6 +8,11 @@ Three counting rules side by side, each a column of the gaussianity table:
 - ``gauss_pct_fdr``: Gaussian unless rejected by Benjamini-Hochberg at `level` over the layer.
 `level` is the significance level (column ``significance_level``). Exactly Gaussian noise gives about
 100 (1 - level) % under the per-column rules: the null ceiling.
+
+`degenerate_steps` checks a grid of such rows for a share of point masses that rises with the batch
+size: more images can only make a column less constant, so a rise beyond noise means the gradients
+were computed differently at different batch sizes (e.g. a kernel that leaves rounding residue on
+exact zeros at some shapes, or one that flushes small values at others).
 """
 from __future__ import annotations
 
@@ -53,3 +58,16 @@ def gaussianity(per_layer: dict, level: float = 0.05) -> pd.DataFrame:
         p, deg = (res.p, res.degenerate) if hasattr(res, "degenerate") else res
         rows.append({"layer": layer, **layer_gaussianity(p, deg, level)})
     return pd.DataFrame(rows)
+
+
+def degenerate_steps(table: pd.DataFrame, tol_pp: float = 0.5) -> pd.DataFrame:
+    """Rows of a gaussianity grid whose % degenerate exceeds that of a smaller batch size by more
+    than `tol_pp` percentage points, with the same layer and every other column in `table` among
+    model, checkpoint_epoch, n_batches, bn_mode (repeats averaged). Columns: those keys, batch_size,
+    degenerate_pct, floor_pct (the lowest share at a smaller batch size), rise_pp. Empty: no step."""
+    keys = ["layer"] + [k for k in ("model", "checkpoint_epoch", "n_batches", "bn_mode") if k in table]
+    mean = table.groupby(keys + ["batch_size"], dropna=False).degenerate_pct.mean().reset_index()
+    mean = mean.sort_values(keys + ["batch_size"])
+    floor = mean.groupby(keys, dropna=False).degenerate_pct.transform(lambda s: s.cummin().shift())
+    out = mean.assign(floor_pct=floor, rise_pp=mean.degenerate_pct - floor)
+    return out[out.rise_pp > tol_pp].reset_index(drop=True)
