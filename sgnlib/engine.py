@@ -171,9 +171,10 @@ class Sweep:
 
 def estimate_seconds(cfgs: list[Config], device_kind: str = "cpu") -> float:
     """Rough time: CPU figures measured on 2 cores (AlexNet about 3,000 img/s fwd+bwd)."""
-    ips = {"cpu": {"alexnet": 3000, "alexnet_bn": 2500, "resnet20": 400, "resnet56": 140, "alexnet_text": 800},
+    ips = {"cpu": {"alexnet": 3000, "alexnet_bn": 2500, "resnet20": 400, "resnet56": 140, "alexnet_text": 800,
+                   "alexnet_text_tables": 1200, "alexnet_text_tables_p5": 800},
            "cuda": {"alexnet": 40000, "alexnet_bn": 35000, "resnet20": 15000, "resnet56": 6000,
-                    "alexnet_text": 20000}}[device_kind]
+                    "alexnet_text": 20000, "alexnet_text_tables": 20000, "alexnet_text_tables_p5": 20000}}[device_kind]
     total = 0.0
     for c in cfgs:
         n_train = 50000 if not c.subset else 10 * c.subset

@@ -15,7 +15,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-MODELS = ("alexnet", "alexnet_bn", "resnet20", "resnet56", "alexnet_text")
+MODELS = ("alexnet", "alexnet_bn", "resnet20", "resnet56", "alexnet_text", "alexnet_text_tables",
+          "alexnet_text_tables_p5")
 
 
 class AlexNet(nn.Module):
@@ -33,12 +34,23 @@ class AlexNet(nn.Module):
     text describes: first convolution 5x5 / stride 2 / padding 2 (4,800 weights) and three fully
     connected layers 1024 -> 384 -> 192 -> 10 (the text gives no widths; 384 and 192 are those of the
     classic cuda-convnet CIFAR-10 network, our choice). Names: Layer 1-5, FC 1, FC 2, Layer 6 (output).
+
+    The network that fits both the text and the tables ("alexnet_text_tables"): the tables' 11x11
+    first convolution at the text's stride 2 and padding 2, and the text's three fully connected
+    layers, the last one 256 -> 10 as Table 1's 2,560 requires: `first=(11, 2, 2)`,
+    `hidden=(256, 256)`. Its six tabled weight sizes equal Table 1's. Convolutions 3-5 see 3x3 maps
+    (2x2 in "alexnet"), the flattened features are 256 wide, and both hidden layers keep that width
+    (the text gives none; 256 is the only width Table 1 fixes). "alexnet_text_tables_p5" pads the
+    first convolution by 5 as "alexnet" does: maps of 16, 8, 4 and 1,024 flattened features.
     """
 
-    def __init__(self, num_classes: int = 10, batch_norm: bool = False, text: bool = False):
+    def __init__(self, num_classes: int = 10, batch_norm: bool = False, text: bool = False,
+                 first: tuple | None = None, hidden: tuple | None = None):
         super().__init__()
-        first = (3, 64, 5, 2, 2, True) if text else (3, 64, 11, 4, 5, True)
-        spec = [first, (64, 192, 5, 1, 2, True), (192, 384, 3, 1, 1, False),
+        k, s, p = first or ((5, 2, 2) if text else (11, 4, 5))
+        hidden = hidden if hidden is not None else ((384, 192) if text else ())
+        width = 256 * _pooled_side(32, k, s, p) ** 2  # flattened features
+        spec = [(3, 64, k, s, p, True), (64, 192, 5, 1, 2, True), (192, 384, 3, 1, 1, False),
                 (384, 256, 3, 1, 1, False), (256, 256, 3, 1, 1, True)]
         layers: list[nn.Module] = []
         for cin, cout, k, s, p, pool in spec:
@@ -49,9 +61,12 @@ class AlexNet(nn.Module):
             if pool:
                 layers.append(nn.MaxPool2d(2))
         self.features = nn.Sequential(*layers)
-        self.hidden = nn.Sequential(nn.Linear(1024, 384), nn.ReLU(inplace=True), nn.Linear(384, 192),
-                                    nn.ReLU(inplace=True)) if text else nn.Identity()
-        self.classifier = nn.Linear(192 if text else 256, num_classes)
+        fcs: list[nn.Module] = []
+        for w in hidden:
+            fcs += [nn.Linear(width, w), nn.ReLU(inplace=True)]
+            width = w
+        self.hidden = nn.Sequential(*fcs) if fcs else nn.Identity()
+        self.classifier = nn.Linear(width, num_classes)
 
     def forward(self, x):
         return self.classifier(self.hidden(torch.flatten(self.features(x), 1)))
@@ -61,6 +76,15 @@ class AlexNet(nn.Module):
         fcs = [m for m in self.hidden.modules() if isinstance(m, nn.Linear)]
         return [(f"Layer {i + 1}", m.weight) for i, m in enumerate(convs)] + \
                [(f"FC {i + 1}", m.weight) for i, m in enumerate(fcs)] + [("Layer 6", self.classifier.weight)]
+
+
+def _pooled_side(side: int, k: int, s: int, p: int) -> int:
+    """Side of the last feature map: first convolution (k, s, p), 2x2 pools after convolutions 1, 2
+    and 5 (convolutions 2-5 keep the size)."""
+    side = (side + 2 * p - k) // s + 1
+    for _ in range(3):
+        side //= 2
+    return side
 
 
 class BasicBlock(nn.Module):
@@ -122,10 +146,12 @@ class CifarResNet(nn.Module):
 
 
 def build(name: str) -> nn.Module:
-    """One of the paper's networks by name: alexnet, alexnet_bn, resnet20, resnet56, alexnet_text."""
+    """A network by name (`MODELS`): the paper's four and the AlexNet variants of the protocol study."""
     check_model_name(name)
     return {"alexnet": lambda: AlexNet(), "alexnet_bn": lambda: AlexNet(batch_norm=True),
             "alexnet_text": lambda: AlexNet(text=True),
+            "alexnet_text_tables": lambda: AlexNet(first=(11, 2, 2), hidden=(256, 256)),
+            "alexnet_text_tables_p5": lambda: AlexNet(first=(11, 2, 5), hidden=(256, 256)),
             "resnet20": lambda: CifarResNet(3), "resnet56": lambda: CifarResNet(9)}[name]()
 
 

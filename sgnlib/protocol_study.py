@@ -24,7 +24,7 @@ from .report import paper_tables
 RULE = "gauss_pct_incl_degenerate"  # point masses counted Gaussian (the paper's rule)
 CELL = ["layer", "batch_size"]
 # architectures studied as a factor of a baseline model (compared on the layers they share)
-VARIANTS = {"alexnet": ("alexnet_text",)}
+VARIANTS = {"alexnet": ("alexnet_text", "alexnet_text_tables", "alexnet_text_tables_p5")}
 
 
 def _options(text) -> dict:

@@ -135,3 +135,23 @@ def test_text_alexnet_is_the_architecture_the_text_describes():
     assert list(models.build("alexnet").state_dict()) == [
         f"features.{i}.{w}" for i in (0, 3, 6, 8, 10) for w in ("weight", "bias")] + [
         "classifier.weight", "classifier.bias"]
+
+
+@pytest.mark.parametrize("name,maps,flat", [("alexnet_text_tables", 3, 256), ("alexnet_text_tables_p5", 4, 1024)])
+def test_text_and_tables_alexnet_fits_both(name, maps, flat):
+    """11x11 first convolution at the text's stride 2, three Linear layers, and the six tabled
+    weight sizes equal to Table 1's (read from the paper's table file)."""
+    paper = pd.read_csv(PAPER_TABLES)
+    want = paper[(paper.table == 1)].drop_duplicates("layer").set_index("layer").weight_size.to_dict()
+    m = models.build(name)
+    conv1 = m.features[0]
+    assert (conv1.kernel_size, conv1.stride) == ((11, 11), (2, 2))
+    assert conv1.padding == ((2, 2) if name == "alexnet_text_tables" else (5, 5))
+    assert sum(isinstance(x, torch.nn.Linear) for x in m.modules()) == 3
+    sizes = dict((n, p.numel()) for n, p in models.weight_layers(m))
+    assert {k: sizes[k] for k in want} == want and len(want) == 6
+    assert list(sizes) == [f"Layer {i}" for i in range(1, 6)] + ["FC 1", "FC 2", "Layer 6"]
+    x = torch.zeros(2, 3, 32, 32)
+    feats = m.features[:-1](x)  # before the last pool: convolutions 3-5 see maps x maps
+    assert feats.shape[-1] == maps and torch.flatten(m.features(x), 1).shape[1] == flat
+    assert m(x).shape == (2, 10)
