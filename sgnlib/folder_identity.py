@@ -118,37 +118,45 @@ def version_lines(folder: Path, ledger: dict) -> list[str]:
     return lines
 
 
-def data_of(entry: dict) -> tuple | None:
-    """(data source, sha256 of the training split) of an entry's config (None if it has none)."""
-    c = entry.get("config", {})
-    if c.get("data_source") and c.get("data_sha256"):
-        return c["data_source"], c["data_sha256"]
+def data_of(config: dict) -> tuple | None:
+    """(data source, sha256 of the training split, sha256 of the test split or None for the one
+    released with it) of a configuration (None if it names no data)."""
+    if config.get("data_source") and config.get("data_sha256"):
+        return config["data_source"], config["data_sha256"], config.get("test_sha256")
     return None
 
 
+def _held(entries) -> set:
+    return {d for e in entries if (d := data_of(e.get("config", {})))}
+
+
 def _data_words(pairs) -> str:
-    return " and ".join(f"{s} data (sha256 {h[:12]}…)" for s, h in sorted(pairs))
+    """'jpeg-mirror data (sha256 f9e11d6283a4…)', with the test split's sha256 when it is not the
+    one released with the train split."""
+    test = ", test split {}…".format
+    return " and ".join(f"{s} data (sha256 {h[:12]}…{test(t[:12]) if t else ''})"
+                        for s, h, t in sorted(pairs, key=str))
 
 
 def data_lines(ledger: dict) -> list[str]:
-    pairs = {d for d in map(data_of, ledger.values()) if d}
-    return [f"data: {_data_words(pairs)}"] if pairs else []
+    held = _held(ledger.values())
+    return [f"data: {_data_words(held)}"] if held else []
 
 
-def data_refusal(folder: Path, ledger: dict, pair: tuple) -> str | None:
-    """Why a run on data `pair` (source, sha256) must not commit into this folder (None if it
-    may)."""
-    held = {d for d in map(data_of, ledger.values()) if d}
-    if held and pair not in held:
+def data_refusal(folder: Path, ledger: dict, configs) -> str | None:
+    """Why a run of `configs` (dicts) must not commit into this folder, which holds results on
+    other data (None if it may)."""
+    held, run = _held(ledger.values()), {d for c in configs if (d := data_of(c))}
+    if held and run - held:
         return (f"{folder} holds results computed on {_data_words(held)}, this run uses "
-                f"{_data_words([pair])}; their rows are not comparable: give this run another "
+                f"{_data_words(run - held)}; their rows are not comparable: give this run another "
                 f"folder (--scale NAME)")
     return None
 
 
 def _rows_data_problem(src: Path, todo: dict, texts: dict) -> str | None:
     """Rows whose data_source/data_sha256 contradict their ledger entry's config."""
-    want = {cid: d for cid, e in todo.items() if (d := data_of(e))}
+    want = {cid: d for cid, e in todo.items() if (d := data_of(e.get("config", {})))}
     for table, df in texts.items():
         if df is None or not want:
             continue
@@ -199,8 +207,7 @@ def merge_refusal(src: Path, todo: dict, texts: dict, dst: Path, dst_ledger: dic
     """Why the configurations `todo` of `src` (rows in `texts`) must not be merged into `dst` (None
     if they may): other data, rows that contradict their entry, another stage version, old column
     names."""
-    src_pairs = {d for d in map(data_of, todo.values()) if d}
-    dst_pairs = {d for d in map(data_of, dst_ledger.values()) if d}
+    src_pairs, dst_pairs = _held(todo.values()), _held(dst_ledger.values())
     if src_pairs and dst_pairs and src_pairs - dst_pairs:
         return (f"{src} holds results computed on {_data_words(src_pairs - dst_pairs)} but {dst} "
                 f"on {_data_words(dst_pairs)}; their rows are not comparable: merge it into a new "

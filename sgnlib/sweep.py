@@ -168,9 +168,11 @@ def plan(a):
     return mine, cfgs, store, ctx, done, data
 
 
-def refuse_other_data(store: ResultStore, data: dict) -> None:
-    """Before any compute: a folder holding results on other data is not written into."""
-    why = data_refusal(store.folder, store.ledger(), (data["source"], data["sha256"]))
+def check_folder(store: ResultStore, cfgs) -> None:
+    """Before any compute: the results folder verifies (a damaged ledger or table, or orphan rows,
+    would refuse the commit of a computed configuration) and holds no results on other data."""
+    store.verify()
+    why = data_refusal(store.folder, store.ledger(), [c.to_dict() for c in cfgs])
     if why:
         raise StoreError(why)
 
@@ -193,7 +195,7 @@ def main(argv=None) -> int:
                 check_writable_dir(Path(a.log_dir), "--log-dir")
             cfgs, universe, store, ctx, done, data = plan(a)
             if not a.dry_run:
-                refuse_other_data(store, data)
+                check_folder(store, cfgs)
             if a.executor != "inline":
                 return executors.run(a, cfgs, universe, store, ctx, done, RUNS_DIR / store.folder.name)
             if a.dry_run:

@@ -117,3 +117,16 @@ def test_verify_merge_forget_commands(tmp_path, capsys):
 
 def test_shard_parsing():
     assert sweep.parse_shard("1/4") == (1, 4) and sweep.parse_shard("") is None
+
+
+def test_a_folder_with_orphan_rows_is_refused_before_any_compute(tmp_path, capsys):
+    """A computed configuration would be refused at its commit (the store never deletes orphans)."""
+    folder = tmp_path / "res" / "tiny"
+    folder.mkdir(parents=True)
+    (folder / "ledger.jsonl").write_text("")
+    (folder / "training.csv").write_text("config_id,x\nlost,1\n")  # rows whose ledger line was cut
+    assert sweep.main(cli(tmp_path)) == 2
+    err = capsys.readouterr().err
+    assert "1 configuration(s) (1 rows in training; e.g. lost) have rows but no ledger line" in err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "ck").exists()
+    assert (folder / "training.csv").read_text() == "config_id,x\nlost,1\n"
