@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-stamp
 
 MATHJAX := _mathjax/mathjax/tex-chtml.js
 
-.PHONY: setup book test site-check bench clean
+.PHONY: setup book book-render nbval test site-check bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,10 +29,25 @@ book: setup $(MATHJAX)
 	SGN_ALLOW_DOWNLOAD=1 MPLBACKEND=Agg $(BIN)/jupyter-book build . --warningiserror --keep-going
 	@echo "Book built: $(CURDIR)/_build/html/index.html"
 
-# pytest + nbval, then the book build and a headless-Chromium check of the built site.
+# The book from the notebooks' committed outputs, without executing them (`make test` runs it right
+# after nbval has re-executed every notebook and found the same outputs): _config.yml with
+# execute_notebooks off, written beside it so its relative paths still hold.
+RENDER_CONFIG := .render_config.yml
+book-render: setup $(MATHJAX)
+	sed 's/^  execute_notebooks: force$$/  execute_notebooks: "off"/' _config.yml > $(RENDER_CONFIG)
+	grep -q 'execute_notebooks: "off"' $(RENDER_CONFIG)
+	MPLBACKEND=Agg $(BIN)/jupyter-book build . --config $(RENDER_CONFIG) --warningiserror --keep-going
+	@echo "Book built from committed outputs: $(CURDIR)/_build/html/index.html"
+
+# nbval alone: re-executes every notebook and compares its outputs with the committed ones.
+nbval: setup
+	MPLBACKEND=Agg $(BIN)/python -m pytest book --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg -q
+
+# pytest + nbval (each notebook executed once), the book rendered from the outputs nbval has just
+# verified, and a headless-Chromium check of the built site.
 test: setup
-	MPLBACKEND=Agg $(BIN)/python -m pytest tests book --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg -q
-	$(MAKE) book
+	MPLBACKEND=Agg $(BIN)/python -m pytest tests book --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg -q --durations=15
+	$(MAKE) book-render
 	$(MAKE) site-check
 
 site-check:
@@ -44,4 +59,4 @@ bench: setup
 	$(BIN)/python benchmarks/bench_stats.py
 
 clean:
-	rm -rf _build runs
+	rm -rf _build runs $(RENDER_CONFIG)
