@@ -1,10 +1,16 @@
 """Claims registry: every quantitative or directional statement of the paper, one verdict function each.
 
-`data/paper/claims.csv` lists the claims (id, section, paraphrase, paper_value, kind, params, tables,
-scales, source); `kind` names a verdict function registered in `REGISTRY` and `params` (JSON) holds
-everything it needs, thresholds included: they are fixed in the file, never tuned to our data.
+`data/paper/claims.csv` lists the claims (id, section, group, paraphrase, paper_value, kind, params,
+tables, scales, source); `group` says what sort of statement it is (`GROUPS`); `kind` names a verdict
+function registered in `REGISTRY` and `params` (JSON) holds everything it needs, thresholds included:
+they are fixed in the file, the same for every scale (git log on the file dates them).
 `evaluate(scale)` runs all of them on one results folder (`sgnlib.report.read_table`) and gives one
 row per claim: verdict, "paper X, ours Y (Δ)" and one sentence of evidence.
+
+Groups (`GROUPS`): empirical (a measured property of the paper's networks: what our runs can
+reproduce), theory (a lemma, theorem or derivation, checked by SymPy and numerics), paper-internal (the
+paper set against itself: text vs tables, a plotted range vs its definition), set-up (our run vs the
+recipe the paper states), ours (an explanation the book proposed, not the paper's).
 
 Vocabulary (`VOCABULARY`):
 - REPRODUCED: our results meet the claim within the claim's own tolerances;
@@ -41,12 +47,15 @@ from .core import (NO_DATA, NOT_REPRODUCED, NOT_TESTABLE, PARTLY, REGISTRY, REPR
 from .epochs import training_direction
 
 CLAIMS_FILE = DATA_DIR / "paper" / "claims.csv"
-COLUMNS = ["id", "section", "paraphrase", "paper_value", "kind", "params", "tables", "scales", "source"]
+COLUMNS = ["id", "section", "group", "paraphrase", "paper_value", "kind", "params", "tables", "scales",
+           "source"]
+GROUPS = ("empirical", "theory", "paper-internal", "set-up", "ours")
 RESULT_TABLES = ("gaussianity", "moments", "berry_esseen", "tail_index", "examples", "training", "alpha_stable")
 
 __all__ = ["CLAIMS_FILE", "REGISTRY", "VOCABULARY", "Verdict", "REPRODUCED", "PARTLY", "NOT_REPRODUCED", "NO_DATA",
            "NOT_TESTABLE", "load_claims", "load_tables", "evaluate",
-           "evaluate_claim", "table_gaps", "epochs_direction_table", "training_direction", "counts"]
+           "evaluate_claim", "table_gaps", "epochs_direction_table", "training_direction", "counts",
+           "counts_by_group", "GROUPS"]
 
 
 def load_claims(path=None) -> pd.DataFrame:
@@ -55,6 +64,9 @@ def load_claims(path=None) -> pd.DataFrame:
     missing = set(COLUMNS) - set(c.columns)
     if missing:
         raise ValueError(f"{path or CLAIMS_FILE}: missing columns {sorted(missing)}")
+    bad = sorted(set(c.group) - set(GROUPS))
+    if bad:
+        raise ValueError(f"{path or CLAIMS_FILE}: unknown group {bad}; use one of {', '.join(GROUPS)}")
     c["params"] = c.params.map(parse_params)
     return c
 
@@ -74,8 +86,8 @@ def evaluate_claim(row, tables: dict, scale: str) -> Verdict:
 
 def evaluate(scale: str, tables: dict | None = None, claims: pd.DataFrame | None = None,
              results_dir=None) -> pd.DataFrame:
-    """One row per claim: id, section, paraphrase, kind, scale, applies (scale listed in `scales`), verdict,
-    paper, ours, delta, text ("paper X, ours Y (Δ)"), evidence, source."""
+    """One row per claim: id, section, group, paraphrase, kind, scale, applies (scale listed in
+    `scales`), verdict, paper, ours, delta, text ("paper X, ours Y (Δ)"), evidence, source."""
     tables = load_tables(scale, results_dir) if tables is None else tables
     claims = load_claims() if claims is None else claims
     rows = []
@@ -84,7 +96,8 @@ def evaluate(scale: str, tables: dict | None = None, claims: pd.DataFrame | None
         if v.verdict not in VOCABULARY:
             raise ValueError(f"{r['id']}: verdict {v.verdict!r} is not in the vocabulary")
         scales = {s.strip() for s in r["scales"].split(",")}
-        rows.append({"id": r["id"], "section": r["section"], "paraphrase": r["paraphrase"], "kind": r["kind"],
+        rows.append({"id": r["id"], "section": r["section"], "group": r["group"],
+                     "paraphrase": r["paraphrase"], "kind": r["kind"],
                      "scale": scale, "applies": "any" in scales or scale in scales, "verdict": v.verdict,
                      "paper": v.paper, "ours": v.ours, "delta": v.delta, "text": v.text, "evidence": v.evidence,
                      "source": r["source"]})
@@ -126,3 +139,12 @@ def counts(results: pd.DataFrame) -> pd.Series:
     """Verdict counts in vocabulary order."""
     return results.verdict.value_counts().reindex(list(VOCABULARY), fill_value=0)
 
+
+def counts_by_group(results: pd.DataFrame) -> pd.DataFrame:
+    """Verdict counts of one scale per group: one row per group (`GROUPS` order), its number of
+    claims, then one column per verdict, so empirical claims are never summed with the others."""
+    t = pd.crosstab(results.group, results.verdict).reindex(index=list(GROUPS), columns=list(VOCABULARY),
+                                                            fill_value=0)
+    t.insert(0, "claims", t.sum(axis=1))
+    t.index.name, t.columns.name = "group", None
+    return t

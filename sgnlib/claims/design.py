@@ -20,12 +20,14 @@ def not_testable_kind(tables: dict, params: dict) -> Verdict:
 
 @kind("architecture")
 def architecture(tables: dict, params: dict) -> Verdict:
-    """Our network's weight sizes vs the paper's table (weight_size) and vs the text's description.
+    """Our network's weight sizes vs the paper's table (weight_size) and the text vs the table.
 
-    params: model (ours), paper_model, text_sizes {layer: size the text implies} (optional),
-    text_fc_layers / table_fc_layers (optional). REPRODUCED: ours matches every tabled size and the
-    text agrees with the table; PARTLY: ours matches the table, the text does not; NOT REPRODUCED:
-    ours misses a tabled size."""
+    params: model (ours), paper_model, text (a short description), text_sizes {layer: size the
+    text implies} and text_layers {"conv": n, "fc": n} with fits_both (a network with the text's
+    layer counts; optional, see `text_table_conflicts`), convs_per_block (ResNets). REPRODUCED: ours
+    matches every tabled size and the text agrees with the table; PARTLY: ours matches the table,
+    the text conflicts with it (the evidence names every conflict); NOT REPRODUCED: ours misses a
+    tabled size."""
     from ..models import build, weight_layers
     paper = tables.get("paper")
     pm = params.get("paper_model", params["model"])
@@ -33,24 +35,56 @@ def architecture(tables: dict, params: dict) -> Verdict:
         return Verdict(NO_DATA, "–", "–", "Δ –", "the paper's tables are missing")
     sizes = paper[paper.model == pm].drop_duplicates("layer").set_index("layer").weight_size
     ours = {n: int(w.numel()) for n, w in weight_layers(build(params["model"]))}
-    miss = [f"{l}: paper {int(s):,}, ours {ours.get(l, 0):,}" for l, s in sizes.items() if ours.get(l) != s]
+    miss = [f"{l}: paper {int(s):,}, ours {ours.get(l, 0):,}" for l, s in sizes.items()
+            if ours.get(l) != s]
     n_match = len(sizes) - len(miss)
-    text_bad = [f"{l}: text implies {v:,}, table {int(sizes[l]):,}" for l, v in params.get("text_sizes", {}).items()
-                if l in sizes and sizes[l] != v]
-    if params.get("text_fc_layers") not in (None, params.get("table_fc_layers")):
-        text_bad.append(f"text: {params['text_fc_layers']} FC layers, table: {params.get('table_fc_layers')}")
     per_block = params.get("convs_per_block")
     if per_block:
         got = sum(1 for n in ours if n.startswith("Block 1 "))
         if got != per_block:
             miss.append(f"ours has {got} convolutions per block, the text {per_block}")
-    paper_s = f"{len(sizes)} tabled sizes" + (f"; text: {params['text']}" if params.get("text") else "")
+    conflicts, fit = text_table_conflicts(sizes, params)
+    text_s = f"; text: {params['text']}" if params.get("text") else ""
+    paper_s = f"{len(sizes)} tabled sizes{text_s}"
     ours_s = f"{n_match}/{len(sizes)} tabled sizes match ({len(ours)} weight layers)"
     if miss:
         return Verdict(NOT_REPRODUCED, paper_s, ours_s, "mismatch", "; ".join(miss))
-    if text_bad:
-        return Verdict(PARTLY, paper_s, ours_s, "text ≠ tables", "ours follows the tables; " + "; ".join(text_bad))
-    return Verdict(REPRODUCED, paper_s, ours_s, "match", "every tabled weight size and the text's structure match")
+    if conflicts:
+        where = ", ".join(c.split(":")[0] for c in conflicts)
+        return Verdict(PARTLY, paper_s, ours_s, f"text ≠ tables at {where} only",
+                       "ours follows the tables; text and tables conflict only at "
+                       + "; ".join(conflicts) + (f"; {fit}" if fit else ""))
+    return Verdict(REPRODUCED, paper_s, ours_s, "match", "every tabled weight size and the text's "
+                   "structure match" + (f"; {fit}" if fit else ""))
+
+
+def text_table_conflicts(sizes, params: dict) -> tuple[list[str], str]:
+    """Where the text contradicts the table, and how the text's layer counts fit the table.
+
+    `sizes`: the table's weight size per layer name. A size the text implies (`text_sizes`) that
+    differs from the table's is a conflict. The text's layer counts (`text_layers`, e.g. 5 conv + 3
+    FC) fit the table when a network with exactly those counts (`fits_both`, a model name) has every
+    tabled size: the table lists some layers only (AlexNet: the five convolutions and the final
+    classifier), so extra layers the text names are no conflict as long as such a network exists.
+    If it does not fit, that is a conflict too. Returns (conflicts, a sentence on the fit or '')."""
+    conflicts = [f"{l}: text implies {v:,}, table {int(sizes[l]):,}"
+                 for l, v in params.get("text_sizes", {}).items() if l in sizes and sizes[l] != v]
+    want, name = params.get("text_layers"), params.get("fits_both")
+    if not (want and name):
+        return conflicts, ""
+    from ..models import build, weight_layers
+    layers = dict(weight_layers(build(name)))
+    got = {"conv": sum(w.dim() > 2 for w in layers.values()),
+           "fc": sum(w.dim() == 2 for w in layers.values())}
+    counts = f"{want['conv']} conv + {want['fc']} FC"
+    wrong = [f"{l}: {int(layers[l].numel()) if l in layers else 0:,} vs {int(s):,}"
+             for l, s in sizes.items() if l not in layers or layers[l].numel() != s]
+    if got != {k: want[k] for k in ("conv", "fc")} or wrong:
+        conflicts.append(f"layer counts: {name} ({got['conv']} conv + {got['fc']} FC) does not fit "
+                         f"the tables" + (f" ({'; '.join(wrong)})" if wrong else ""))
+        return conflicts, ""
+    return conflicts, (f"the text's {counts} layers fit the tables, which list {len(sizes)} of "
+                       f"them ({name} has the text's counts and all {len(sizes)} tabled sizes)")
 
 
 # ---------------------------------------------------------------- training recipe
