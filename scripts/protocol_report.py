@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sgnlib import protocol_study as ps  # noqa: E402
+from sgnlib import protocol_findings as pf, protocol_study as ps  # noqa: E402
 from sgnlib.report import read_table  # noqa: E402
 
 
@@ -28,7 +28,7 @@ def main(argv=None):
               file=sys.stderr)
         return 2
     if a.readme:
-        a.readme.write_text(ps.with_findings(a.readme.read_text(), g))
+        a.readme.write_text(pf.with_findings(a.readme.read_text(), g))
         print(f"{a.readme}: findings table rewritten from {g.config_id.nunique()} capture configurations")
         return 0
     print(f"{g.config_id.nunique()} capture configurations committed")

@@ -1,16 +1,20 @@
-"""The protocol study (issue 11): how much each capture or training choice moves Table 1's cells.
+"""The protocol study: how much each capture or training choice moves Table 1's cells.
 
-Input: the `gaussianity` table of the `protocol` preset (sgnlib/presets/protocol.yaml). Every capture
-configuration there differs from the baseline (the cpu preset's protocol) in exactly one factor:
-a capture-protocol option (`protocol` column), a training-recipe option (`recipe`), the training seed,
-the checkpoint epoch (0: the initialization) or the architecture (`VARIANTS`: the text's AlexNet).
-`factor_of` names it; `effects` gives, per factor, layer and batch size,
-Δpp = factor mean - baseline mean with a 95 % interval from the repeats' spread (the baseline's pooled
-within-cell variance stands in for a factor measured once); `distances` gives each protocol's mean
-|ours - paper| over Table 1's cells (layers x batch sizes 64-512, 200 batches, point masses counted
-Gaussian as the paper does), the
-distance fixed before any result was seen. `resnet_states` answers the ResNet questions: at which
-training state and protocol do "≥ 85 % at batch 64" (Table 3) and "steady over epochs" (Fig 6) hold.
+Input: the `gaussianity` table of the `protocol` preset (sgnlib/presets/protocol.yaml). Every
+capture configuration there differs from the baseline (the cpu preset's protocol) in exactly one
+factor: a capture-protocol option (`protocol` column), a training-recipe option (`recipe`), the
+training seed, the checkpoint epoch (0: the initialization) or the architecture (`VARIANTS`: the
+text's AlexNet). `factor_of` names it; `effects` gives, per factor, layer and batch size,
+Δpp = factor mean - baseline mean with a 95 % interval from the repeats' spread (the baseline's
+pooled within-cell variance stands in for a factor measured once); `distances` gives each protocol's
+mean |ours - paper| over Table 1's cells (layers x batch sizes 64-512, 200 batches, point masses
+counted Gaussian as the paper does). The distance and a first set of factors were written into the
+preset before any protocol result; a second set (initialization, trajectory, the text's
+architecture, raw pixels, the ResNets) was added when the baseline's rows, and with them its
+distance to Table 1, were known; the networks that fit text and tables and seeds 3-4 were added
+before any of their results. `resnet_states` answers the ResNet questions: at which training state and protocol do "≥ 85 % at
+batch 64" (Table 3) and "steady over epochs" (Fig 6) hold. `sgnlib.protocol_findings` writes the
+results folder's README table.
 """
 from __future__ import annotations
 
@@ -163,7 +167,10 @@ def facts(eff: pd.DataFrame, dist: pd.DataFrame, full_cells: int = 24) -> dict[s
     all Table 1 cells and its distance, the factors that move most, and those whose mean change has the
     gap's sign and at least half its size (`explains`: candidates for the gap); the largest mean |Δ| of a
     retraining with another seed (`seed-spread`) and the factors that move the cells more (`beyond-seed`);
-    the architecture variants' effect and distance (`architecture`)."""
+    the range of mean |Δ| over capture choices and over seeds (`capture-range`, `seed-range`); the
+    training-side and checkpoint factors with their mean Δ, those of |mean Δ| >= 10 pp
+    (`training-large`) and the rest (`training-small`); the architecture variants' effect and
+    distance (`architecture`)."""
     base = dist.set_index("factor").loc["baseline"]
     full = dist[dist.cells == full_cells]
     best = full.sort_values("mean_abs_gap_pp").iloc[0]
@@ -198,7 +205,38 @@ def facts(eff: pd.DataFrame, dist: pd.DataFrame, full_cells: int = 24) -> dict[s
             f"{int(r.beyond_spread)}/{int(r.cells)} cells beyond the spread), distance "
             f"{_dist(dist, r.factor)}" for r in summ.itertuples() if r.factor.startswith("architecture="))
         or "not measured",
+        "capture-range": _range(summ[summ.factor.str.startswith("capture ")].mean_abs_delta_pp),
+        "seed-range": _range(seeds.mean_abs_delta_pp),
+        **dict(zip(("training-large", "training-small"), _training_side(summ))),
     }
+
+
+# plain names of the training-side factors for prose
+PLAIN = {"checkpoint epoch=0 (initialization)": "capture at initialization",
+         "training lr=0.01": "learning rate 0.01", "training normalize=False": "raw pixels",
+         "training augment=False": "no training augmentation"}
+
+
+def _plain(factor: str) -> str:
+    if factor.startswith("checkpoint epoch=") and factor not in PLAIN:
+        return f"the epoch-{factor.split('=', 1)[1]} checkpoint"
+    return PLAIN.get(factor, factor)
+
+
+def _range(values: pd.Series) -> str:
+    return f"{values.min():.1f}–{values.max():.1f}" if len(values) else "not measured"
+
+
+def _training_side(summ: pd.DataFrame, large: float = 10.0) -> tuple[str, str]:
+    """Training-recipe factors (seeds apart) and checkpoint epochs, by |mean Δ|: those of at least
+    `large` pp and the rest, each 'plain name (mean Δ pp)'."""
+    f = summ.factor
+    t = summ[(f.str.startswith("training ") & ~f.str.startswith("training seed"))
+             | f.str.startswith("checkpoint epoch=")]
+    t = t.loc[t.mean_delta_pp.abs().sort_values(ascending=False).index]
+    big = t.mean_delta_pp.abs() >= large
+    name = lambda r: f"{_plain(r.factor)} ({r.mean_delta_pp:+.1f} pp)"  # noqa: E731
+    return tuple("; ".join(name(r) for r in d.itertuples()) or "none" for d in (t[big], t[~big]))
 
 
 def _dist(dist: pd.DataFrame, factor: str) -> str:
@@ -217,15 +255,20 @@ def effect_grid_html(eff: pd.DataFrame, uid: str, caption: str) -> str:
 
 
 def resnet_facts(rs: pd.DataFrame) -> dict[str, str]:
-    """Glue keys for `resnet_states` rows: 'resnet56-b64-e0' -> 'layers at the threshold, mean over all
-    layers' ('10/11 of the paper's layers at ≥ 85 %, mean 93.8 %'; ResNet-20: the mean only); a capture
-    protocol other than the default adds it to the key ('resnet56-b64-e1-bn-running')."""
+    """Glue keys for `resnet_states` rows: 'resnet56-b64-e0' -> the paper's Table 3 layers at the
+    threshold and their mean, then the mean over all layers ('10/11 of the paper's Table 3 layers
+    at ≥ 85 %, mean 91.8 % over them (93.8 % over all 56 layers)'; ResNet-20, which has no table:
+    'mean 92.0 % over all 20 layers'); a capture protocol other than the default adds it to the
+    key ('resnet56-b64-e1-bn-running')."""
     out = {}
     for r in rs.itertuples():
-        at = f"{r.paper_layers_at_threshold} of the paper's layers at ≥ 85 %, " if r.paper_layers_at_threshold != "–" \
-            else ""
-        proto = "" if r.protocol == "default" else "-" + "-".join(r.protocol.replace("=", "-").split(","))
-        out[f"{r.model}-b{r.batch_size}-e{r.trained_epochs}{proto}"] = f"{at}mean {r.mean_all_pct:.1f} %"
+        every = f"{r.mean_all_pct:.1f} % over all {r.layers} layers"
+        text = f"mean {every}" if r.paper_layers_at_threshold == "–" else (
+            f"{r.paper_layers_at_threshold} of the paper's Table 3 layers at ≥ 85 %, mean "
+            f"{r.mean_paper_layers_pct:.1f} % over them ({every})")
+        proto = "" if r.protocol == "default" else \
+            "-" + "-".join(r.protocol.replace("=", "-").split(","))
+        out[f"{r.model}-b{r.batch_size}-e{r.trained_epochs}{proto}"] = text
     return out
 
 
@@ -242,54 +285,3 @@ def table_html(df: pd.DataFrame, uid: str, caption: str) -> str:
     from .tables import html_table
     out = df.round(2).rename(columns=HEADERS)
     return html_table(out, uid, caption, text_columns=[c for c in out.columns if out[c].dtype == object])
-
-
-def findings_table(g: pd.DataFrame) -> pd.DataFrame:
-    """Per factor (AlexNet, then AlexNet-BN against its own baseline): mean Δ, mean |Δ|, cells beyond the
-    spread, and for AlexNet the distance on its cells beside the baseline's on the same cells."""
-    parts = []
-    for model in ("alexnet", "alexnet_bn"):
-        if not (g.model == model).any():
-            continue
-        eff = effects(g, model)
-        summ = factor_summary(eff).assign(model=model)
-        summ["cells_with_interval"] = summ.factor.map(eff.groupby("factor").half_width_95.count())
-        if model == "alexnet":
-            summ = summ.merge(distances(g, model)[["factor", "mean_abs_gap_pp", "baseline_same_cells_pp"]],
-                              on="factor", how="left")
-        parts.append(summ)
-    return pd.concat(parts, ignore_index=True)
-
-
-README_BEGIN = "<!-- findings: begin (written by scripts/protocol_report.py --readme) -->"
-README_END = "<!-- findings: end -->"
-
-
-def with_findings(readme: str, g: pd.DataFrame) -> str:
-    """`readme` with the text between its findings markers replaced by `findings_markdown(g)`."""
-    head, sep, rest = readme.partition(README_BEGIN)
-    _, sep2, tail = rest.partition(README_END)
-    if not (sep and sep2):
-        raise ValueError(f"the README lacks the markers {README_BEGIN!r} ... {README_END!r}; add them where the "
-                         f"findings table goes")
-    return f"{head}{README_BEGIN}\n{findings_markdown(g)}{README_END}{tail}"
-
-
-def findings_markdown(g: pd.DataFrame) -> str:
-    """`findings_table` as the markdown table of the results folder's README (scripts/protocol_report.py
-    --readme writes it there; a test keeps the README equal to the committed rows)."""
-    num = lambda v, f: "–" if v != v else format(v, f)  # noqa: E731  (NaN -> dash)
-    beyond = lambda r: f"{int(r['beyond_spread'])}/{int(r['cells_with_interval'])}" + (  # noqa: E731
-        f" ({int(r['cells'] - r['cells_with_interval'])} cells without an interval)"
-        if r["cells_with_interval"] < r["cells"] else "")
-    base = distances(g).set_index("factor").loc["baseline"]
-    lines = [f"Baseline distance to Table 1: {base.mean_abs_gap_pp:.1f} pp over {int(base.cells)} cells "
-             f"(mean gap {base.mean_gap_pp:+.1f} pp). Per factor: mean change of the cells (pp), cells beyond "
-             f"the 95 % interval of the minibatch repeats, distance on the factor's cells.", "",
-             "| model | factor | mean Δ | mean \\|Δ\\| | beyond | distance (its cells) | baseline, same cells |",
-             "|---|---|---|---|---|---|---|"]
-    for r in findings_table(g).to_dict("records"):
-        lines.append(f"| {r['model']} | {r['factor']} | {r['mean_delta_pp']:+.1f} | {r['mean_abs_delta_pp']:.1f} | "
-                     f"{beyond(r)} | {num(r.get('mean_abs_gap_pp', np.nan), '.1f')} | "
-                     f"{num(r.get('baseline_same_cells_pp', np.nan), '.1f')} |")
-    return "\n".join(lines) + "\n"

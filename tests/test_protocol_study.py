@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sgnlib import protocol_study as ps
+from sgnlib import protocol_findings as pf, protocol_study as ps
 from sgnlib.report import paper_tables
 
 
@@ -152,15 +152,55 @@ def test_facts_pick_the_best_protocol_on_full_coverage():
 
 
 def test_resnet_facts_name_the_state():
-    rs = pd.DataFrame([{"model": "resnet56", "batch_size": 64, "trained_epochs": 0, "protocol": "default",
-                        "paper_layers_at_threshold": "10/11", "mean_all_pct": 93.84},
-                       {"model": "resnet20", "batch_size": 64, "trained_epochs": 2, "protocol": "default",
-                        "paper_layers_at_threshold": "–", "mean_all_pct": 80.0},
-                       {"model": "resnet56", "batch_size": 64, "trained_epochs": 1, "protocol": "bn=running",
-                        "paper_layers_at_threshold": "0/11", "mean_all_pct": 1.0}])
-    assert ps.resnet_facts(rs) == {"resnet56-b64-e0": "10/11 of the paper's layers at ≥ 85 %, mean 93.8 %",
-                                   "resnet20-b64-e2": "mean 80.0 %",
-                                   "resnet56-b64-e1-bn-running": "0/11 of the paper's layers at ≥ 85 %, mean 1.0 %"}
+    cols = ["model", "batch_size", "trained_epochs", "protocol", "layers",
+            "paper_layers_at_threshold", "mean_paper_layers_pct", "mean_all_pct"]
+    rs = pd.DataFrame([("resnet56", 64, 0, "default", 56, "10/11", 91.82, 93.84),
+                       ("resnet20", 64, 2, "default", 20, "–", np.nan, 80.0),
+                       ("resnet56", 64, 1, "bn=running", 56, "0/11", 0.5, 1.0)], columns=cols)
+    t3 = "of the paper's Table 3 layers at ≥ 85 %"
+    assert ps.resnet_facts(rs) == {
+        "resnet56-b64-e0": f"10/11 {t3}, mean 91.8 % over them (93.8 % over all 56 layers)",
+        "resnet20-b64-e2": "mean 80.0 % over all 20 layers",
+        "resnet56-b64-e1-bn-running": f"0/11 {t3}, mean 0.5 % over them (1.0 % over all 56 layers)"}
+
+
+def test_resnet_facts_quote_the_table_3_layers_mean_from_the_rows():
+    """The glued mean is over the paper's Table 3 layers, not over every layer (others at 99 %)."""
+    paper = paper_tables()
+    layers = list(paper[(paper.table == 3) & (paper.batch_size == 64)].layer)
+    extra = [f"Block 2 Layer {i}" for i in range(2, 9)]
+    pct = {**{l: 80.0 + 2 * i for i, l in enumerate(layers)}, **{l: 99.0 for l in extra}}
+    g = pd.DataFrame([{"model": "resnet56", "stage": "capture", "epochs": 1, "checkpoint_epoch": 0,
+                       "batch_size": 64, "n_batches": 200, "layer": l, "protocol": "",
+                       "gauss_pct_incl_degenerate": v} for l, v in pct.items()])
+    listed = np.mean([pct[l] for l in layers])
+    every = np.mean(list(pct.values()))
+    n85 = sum(pct[l] >= 85 for l in layers)
+    assert every - listed > 3  # the two means differ: quoting the wrong one fails below
+    assert ps.resnet_facts(ps.resnet_states(g))["resnet56-b64-e0"] == (
+        f"{n85}/{len(layers)} of the paper's Table 3 layers at ≥ 85 %, mean {listed:.1f} % "
+        f"over them ({every:.1f} % over all {len(pct)} layers)")
+
+
+def test_facts_split_training_side_factors_and_compare_capture_with_seeds():
+    summ = {"checkpoint epoch=0 (initialization)": 39.3, "training lr=0.01": 34.7,
+            "checkpoint epoch=1": 7.9, "training normalize=False": 7.7,
+            "training augment=False": -6.8, "training seed=1": -0.1, "training seed=2": 1.5,
+            "capture augment=True": -1.4, "capture precision=float64": 0.4,
+            "architecture=alexnet_text": 0.3}
+    eff = pd.DataFrame({"factor": list(summ), "delta_pp": list(summ.values()), "layer": "Layer 1",
+                        "batch_size": 64, "half_width_95": 1.0, "beyond_spread": True})
+    dist = pd.DataFrame({"factor": ["baseline", *summ], "cells": 24, "mean_abs_gap_pp": 18.9,
+                         "mean_gap_pp": -18.4, "baseline_same_cells_pp": 18.9})
+    f = ps.facts(eff, dist)
+    assert f["training-large"] == ("capture at initialization (+39.3 pp); "
+                                   "learning rate 0.01 (+34.7 pp)")
+    assert f["training-small"] == ("the epoch-1 checkpoint (+7.9 pp); raw pixels (+7.7 pp); "
+                                   "no training augmentation (-6.8 pp)")
+    assert f["capture-range"] == "0.4–1.4" and f["seed-range"] == "0.1–1.5"
+    none = ps.facts(eff[~eff.factor.str.startswith(("training", "checkpoint", "capture"))], dist)
+    assert none["training-large"] == none["training-small"] == "none"
+    assert none["capture-range"] == none["seed-range"] == "not measured"
 
 
 def test_table_html_readable_headers_rounded_numbers():
@@ -174,18 +214,18 @@ def test_findings_markdown_by_hand_and_readme_block_replaced():
     at = lambda d: [p.loc[("Layer 1", 64), "gauss_pct_mean"] + d]  # noqa: E731
     g = pd.DataFrame(rows({("Layer 1", 64): [at(-4.0)[0], at(-2.0)[0]]})
                      + rows({("Layer 1", 64): at(1.0)}, protocol=json.dumps({"augment": True})))
-    md = ps.findings_markdown(g)
+    md = pf.findings_markdown(g)
     assert md.startswith("Baseline distance to Table 1: 3.0 pp over 1 cells (mean gap -3.0 pp).")
     assert "| alexnet | capture augment=True | +4.0 | 4.0 | 1/1 | 1.0 | 3.0 |" in md
-    readme = f"# title\nbefore\n{ps.README_BEGIN}\nstale table\n{ps.README_END}\nafter\n"
-    new = ps.with_findings(readme, g)
-    assert new == f"# title\nbefore\n{ps.README_BEGIN}\n{md}{ps.README_END}\nafter\n"
-    assert ps.with_findings(new, g) == new  # idempotent
+    readme = f"# title\nbefore\n{pf.README_BEGIN}\nstale table\n{pf.README_END}\nafter\n"
+    new = pf.with_findings(readme, g)
+    assert new == f"# title\nbefore\n{pf.README_BEGIN}\n{md}{pf.README_END}\nafter\n"
+    assert pf.with_findings(new, g) == new  # idempotent
     with pytest.raises(ValueError, match="lacks the markers"):
-        ps.with_findings("# no markers\n", g)
+        pf.with_findings("# no markers\n", g)
     once = pd.DataFrame(rows({("Layer 1", 64): at(-4.0)}) + rows({("Layer 1", 64): at(1.0)}, seed=1))
     assert "| alexnet | training seed=1 | +5.0 | 5.0 | 0/0 (1 cells without an interval) | 1.0 | 4.0 |" in \
-        ps.findings_markdown(once)  # one draw each: no spread to set the change against
+        pf.findings_markdown(once)  # one draw each: no spread to set the change against
 
 
 def test_committed_readme_findings_match_the_committed_rows():
@@ -194,5 +234,5 @@ def test_committed_readme_findings_match_the_committed_rows():
     from sgnlib.report import read_table
     readme = Path(__file__).resolve().parent.parent / "data" / "results" / "protocol" / "README.md"
     text = readme.read_text()
-    assert ps.with_findings(text, read_table("protocol", "gaussianity")) == text, \
+    assert pf.with_findings(text, read_table("protocol", "gaussianity")) == text, \
         "data/results/protocol/README.md is stale: python scripts/protocol_report.py --readme " + str(readme)
