@@ -1,6 +1,7 @@
 """exact_kernels: cuDNN off and IEEE float32 matmuls while a minibatch gradient is computed, flags
 restored after; on the CPU the capture is bitwise the plain autograd gradient, and the CPU
-convolution keeps structural zeros exactly zero at every batch size (an FFT-style kernel does not)."""
+convolution keeps structural zeros exactly zero at every batch size (an FFT-style kernel does
+not)."""
 import pytest
 import torch
 import torch.nn.functional as F
@@ -34,7 +35,8 @@ def test_every_minibatch_gradient_is_computed_under_exact_kernels():
         seen.append(_flags())
         return F.cross_entropy(out, target)
     before = _flags()
-    for _ in capture.minibatch_gradients(net, loss_fn, x, y, 8, 6, max_bytes=1):  # one group per layer
+    groups = capture.minibatch_gradients(net, loss_fn, x, y, 8, 6, max_bytes=1)  # a group per layer
+    for _ in groups:
         assert _flags() == before  # the consumer (Shapiro-Wilk, ...) runs with the caller's flags
     assert seen == [(False, "ieee")] * 12 and _flags() == before
 
@@ -43,20 +45,22 @@ def test_cpu_capture_is_bitwise_the_plain_autograd_gradient():
     x, y, _ = load_cifar10("train", source="synthetic")
     torch.manual_seed(0)
     m = models.build("alexnet")
-    mats = next(capture.minibatch_gradients(m, F.cross_entropy, x, y, 16, 3, layers=["Layer 4", "Layer 5"],
-                                            seed=3))
+    mats = next(capture.minibatch_gradients(m, F.cross_entropy, x, y, 16, 3,
+                                            layers=["Layer 4", "Layer 5"], seed=3))
     idx = capture.minibatch_indices(x.shape[0], 16, 3, torch.Generator().manual_seed(3))
     m.train()
     weights = dict(models.weight_layers(m))
     for b in range(3):
         g4, g5 = torch.autograd.grad(F.cross_entropy(m(x[idx[b]]), y[idx[b]]),
                                      [weights["Layer 4"], weights["Layer 5"]])
-        assert torch.equal(mats["Layer 4"][b], g4.flatten()) and torch.equal(mats["Layer 5"][b], g5.flatten())
+        assert torch.equal(mats["Layer 4"][b], g4.flatten())
+        assert torch.equal(mats["Layer 5"][b], g5.flatten())
 
 
 def _structural(n, seed=0):
     """AlexNet Layer 4 shape on 2x2 maps: input channel 0 active only at (1, 1), output row/column 1
-    never back-propagating at (1, 1); 6 of that channel's 9 taps are exactly 0 in exact arithmetic."""
+    never back-propagating at (1, 1); 6 of that channel's 9 taps are exactly 0 in exact
+    arithmetic."""
     g = torch.Generator().manual_seed(seed)
     x = torch.relu(torch.randn(n, 384, 2, 2, generator=g))
     x[:, 0] = 0
@@ -83,7 +87,7 @@ def test_cpu_convolution_keeps_structural_zeros_and_denormals_at_every_batch_siz
 
 
 def _fft_weight_grad(x, gy):
-    """The same weight gradient by FFT correlation in float32 (how transform algorithms compute it)."""
+    """The same weight gradient by FFT correlation in float32 (as transform algorithms do)."""
     xp = F.pad(x, (1, 1, 1, 1))
     X, G = torch.fft.rfft2(xp, s=(4, 4)), torch.fft.rfft2(gy, s=(4, 4))
     return torch.fft.irfft2(torch.einsum("nohw,nihw->oihw", G.conj(), X), s=(4, 4))[:, :, :3, :3]
@@ -97,7 +101,7 @@ def test_transform_kernel_leaves_residue_where_point_masses_were():
         rows_direct.append(torch.nn.grad.conv2d_weight(x, w_shape, gy, padding=1)[:, 0].flatten())
         rows_fft.append(_fft_weight_grad(x, gy)[:, 0].flatten())
     direct, fft = torch.stack(rows_direct), torch.stack(rows_fft)
-    torch.testing.assert_close(fft, direct, atol=1e-3, rtol=1e-3)  # the same gradient up to rounding
+    torch.testing.assert_close(fft, direct, atol=1e-3, rtol=1e-3)  # equal up to rounding
     d_direct, d_fft = shapiro_wilk(direct).degenerate, shapiro_wilk(fft).degenerate
     assert int(d_direct.sum()) == 6 * 256  # the structural zeros are point masses
     assert int(d_fft.sum()) < 6 * 256 // 2  # most of them are not, after the transform

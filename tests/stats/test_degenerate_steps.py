@@ -12,8 +12,9 @@ from sgnlib.stats.gaussianity import degenerate_steps
 
 
 def _grid(pcts, layer="Layer 4", n_batches=200, repeats=1):
-    return pd.DataFrame([{"layer": layer, "model": "alexnet", "n_batches": n_batches, "batch_size": b,
-                          "repeat": r, "degenerate_pct": p} for b, p in pcts.items() for r in range(repeats)])
+    return pd.DataFrame([{"layer": layer, "model": "alexnet", "n_batches": n_batches,
+                          "batch_size": b, "repeat": r, "degenerate_pct": p}
+                         for b, p in pcts.items() for r in range(repeats)])
 
 
 def test_step_found_by_hand():
@@ -21,7 +22,8 @@ def test_step_found_by_hand():
     g = _grid({64: 0.61, 128: 0.36, 256: 0.22, 512: 3.42, 1024: 3.42, 2048: 3.42}, repeats=2)
     out = degenerate_steps(g)
     assert list(out.batch_size) == [512, 1024, 2048]
-    assert out.floor_pct.tolist() == pytest.approx([0.22] * 3) and out.rise_pp.tolist() == pytest.approx([3.2] * 3)
+    assert out.floor_pct.tolist() == pytest.approx([0.22] * 3)
+    assert out.rise_pp.tolist() == pytest.approx([3.2] * 3)
 
 
 def test_no_step_when_the_share_falls_or_wobbles_within_tolerance():
@@ -30,7 +32,8 @@ def test_no_step_when_the_share_falls_or_wobbles_within_tolerance():
 
 
 def test_groups_are_kept_apart():
-    g = pd.concat([_grid({64: 1.0, 128: 0.5}, n_batches=200), _grid({64: 0.2, 128: 0.9}, n_batches=600),
+    g = pd.concat([_grid({64: 1.0, 128: 0.5}, n_batches=200),
+                   _grid({64: 0.2, 128: 0.9}, n_batches=600),
                    _grid({64: 0.1, 128: 0.1}, layer="Layer 5")])
     out = degenerate_steps(g)
     assert out[["layer", "n_batches", "batch_size"]].values.tolist() == [["Layer 4", 600, 128]]
@@ -67,7 +70,8 @@ def _exact(gw, n):
 
 
 def _flush_at_large_batch(gw, n):  # small values flushed to zero from batch 64 on
-    return torch.where(gw.abs() < 0.05 * gw.abs().max(), torch.zeros_like(gw), gw) if n >= 64 else gw
+    small = gw.abs() < 0.05 * gw.abs().max()
+    return torch.where(small, torch.zeros_like(gw), gw) if n >= 64 else gw
 
 
 def _residue_at_small_batch(gw, n):  # exact zeros get rounding residue below batch 64
@@ -102,7 +106,7 @@ def exact():
 def test_exact_capture_has_no_step_and_counts_the_dead_units(exact):
     t = exact
     layer2 = t[t.layer == "Layer 2"].degenerate_pct
-    assert (layer2 >= 100 * 6 / 16 - 1e-9).all()  # the dead input channels: exact zeros at every batch
+    assert (layer2 >= 100 * 6 / 16 - 1e-9).all()  # the dead input channels, at every batch size
     assert degenerate_steps(t, tol_pp=1.0).empty
 
 
@@ -111,4 +115,4 @@ def test_kernel_that_changes_with_the_batch_size_is_caught(exact, kernel):
     t = _capture(kernel)
     out = degenerate_steps(t, tol_pp=1.0)
     assert set(out.layer) == {"Layer 2"} and out.batch_size.min() == 64 and out.rise_pp.min() > 2
-    assert degenerate_steps(exact, tol_pp=1.0).empty  # the same network and minibatches, exact kernel
+    assert degenerate_steps(exact, tol_pp=1.0).empty  # same network and minibatches, exact kernel
