@@ -229,14 +229,19 @@ def _range(values: pd.Series) -> str:
 
 def _training_side(summ: pd.DataFrame, large: float = 10.0) -> tuple[str, str]:
     """Training-recipe factors (seeds apart) and checkpoint epochs, by |mean Δ|: those of at least
-    `large` pp and the rest, each 'plain name (mean Δ pp)'."""
+    `large` pp and the rest, each a list of 'plain name (mean Δ pp)'."""
     f = summ.factor
     t = summ[(f.str.startswith("training ") & ~f.str.startswith("training seed"))
              | f.str.startswith("checkpoint epoch=")]
     t = t.loc[t.mean_delta_pp.abs().sort_values(ascending=False).index]
     big = t.mean_delta_pp.abs() >= large
     name = lambda r: f"{_plain(r.factor)} ({r.mean_delta_pp:+.1f} pp)"  # noqa: E731
-    return tuple("; ".join(name(r) for r in d.itertuples()) or "none" for d in (t[big], t[~big]))
+    return tuple(_and([name(r) for r in d.itertuples()]) for d in (t[big], t[~big]))
+
+
+def _and(items: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'; 'none' for no items."""
+    return " and ".join([", ".join(items[:-1]), items[-1]] if len(items) > 1 else items) or "none"
 
 
 def _dist(dist: pd.DataFrame, factor: str) -> str:

@@ -193,9 +193,9 @@ def test_facts_split_training_side_factors_and_compare_capture_with_seeds():
     dist = pd.DataFrame({"factor": ["baseline", *summ], "cells": 24, "mean_abs_gap_pp": 18.9,
                          "mean_gap_pp": -18.4, "baseline_same_cells_pp": 18.9})
     f = ps.facts(eff, dist)
-    assert f["training-large"] == ("capture at initialization (+39.3 pp); "
+    assert f["training-large"] == ("capture at initialization (+39.3 pp) and "
                                    "learning rate 0.01 (+34.7 pp)")
-    assert f["training-small"] == ("the epoch-1 checkpoint (+7.9 pp); raw pixels (+7.7 pp); "
+    assert f["training-small"] == ("the epoch-1 checkpoint (+7.9 pp), raw pixels (+7.7 pp) and "
                                    "no training augmentation (-6.8 pp)")
     assert f["capture-range"] == "0.4–1.4" and f["seed-range"] == "0.1–1.5"
     none = ps.facts(eff[~eff.factor.str.startswith(("training", "checkpoint", "capture"))], dist)
