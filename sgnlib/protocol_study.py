@@ -12,9 +12,9 @@ counted Gaussian as the paper does). The distance and a first set of factors wer
 preset before any protocol result; a second set (initialization, trajectory, the text's
 architecture, raw pixels, the ResNets) was added when the baseline's rows, and with them its
 distance to Table 1, were known; the networks that fit text and tables and seeds 3-4 were added
-before any of their results. `resnet_states` answers the ResNet questions: at which training state and protocol do "≥ 85 % at
-batch 64" (Table 3) and "steady over epochs" (Fig 6) hold. `sgnlib.protocol_findings` writes the
-results folder's README table.
+before any of their results. `resnet_states` answers the ResNet questions: at which training
+state and protocol do "≥ 85 % at batch 64" (Table 3) and "steady over epochs" (Fig 6) hold.
+`sgnlib.protocol_findings` writes the results folder's README table.
 """
 from __future__ import annotations
 
