@@ -1,16 +1,18 @@
 """Claims registry: every quantitative or directional statement of the paper, one verdict function each.
 
-`data/paper/claims.csv` lists the claims (id, section, group, paraphrase, paper_value, kind, params,
-tables, scales, source); `group` says what sort of statement it is (`GROUPS`); `kind` names a verdict
-function registered in `REGISTRY` and `params` (JSON) holds everything it needs, thresholds included:
-they are fixed in the file, the same for every scale (git log on the file dates them).
+`data/paper/claims.csv` lists the claims (id, section, group, paraphrase, paper_value, kind,
+params, tables, scales, source); `group` says what sort of statement it is (`GROUPS`); `kind`
+names a verdict function registered in `REGISTRY` and `params` (JSON) holds everything it needs,
+thresholds included: they are fixed in the file, the same for every scale (git log on the file
+dates them).
 `evaluate(scale)` runs all of them on one results folder (`sgnlib.report.read_table`) and gives one
 row per claim: verdict, "paper X, ours Y (Δ)" and one sentence of evidence.
 
 Groups (`GROUPS`): empirical (a measured property of the paper's networks: what our runs can
-reproduce), theory (a lemma, theorem or derivation, checked by SymPy and numerics), paper-internal (the
-paper set against itself: text vs tables, a plotted range vs its definition), set-up (our run vs the
-recipe the paper states), ours (an explanation the book proposed, not the paper's).
+reproduce), theory (a lemma, theorem or derivation, checked by SymPy and numerics),
+paper-internal (the paper set against itself: text vs tables, a plotted range vs its
+definition), set-up (our run vs the recipe the paper states), ours (an explanation the book
+proposed, not the paper's).
 
 Vocabulary (`VOCABULARY`):
 - REPRODUCED: our results meet the claim within the claim's own tolerances;
@@ -47,8 +49,8 @@ from .core import (NO_DATA, NOT_REPRODUCED, NOT_TESTABLE, PARTLY, REGISTRY, REPR
 from .epochs import training_direction
 
 CLAIMS_FILE = DATA_DIR / "paper" / "claims.csv"
-COLUMNS = ["id", "section", "group", "paraphrase", "paper_value", "kind", "params", "tables", "scales",
-           "source"]
+COLUMNS = ["id", "section", "group", "paraphrase", "paper_value", "kind", "params", "tables",
+           "scales", "source"]
 GROUPS = ("empirical", "theory", "paper-internal", "set-up", "ours")
 RESULT_TABLES = ("gaussianity", "moments", "berry_esseen", "tail_index", "examples", "training", "alpha_stable")
 
@@ -66,7 +68,8 @@ def load_claims(path=None) -> pd.DataFrame:
         raise ValueError(f"{path or CLAIMS_FILE}: missing columns {sorted(missing)}")
     bad = sorted(set(c.group) - set(GROUPS))
     if bad:
-        raise ValueError(f"{path or CLAIMS_FILE}: unknown group {bad}; use one of {', '.join(GROUPS)}")
+        raise ValueError(f"{path or CLAIMS_FILE}: unknown group {bad}; "
+                         f"use one of {', '.join(GROUPS)}")
     c["params"] = c.params.map(parse_params)
     return c
 
@@ -143,8 +146,8 @@ def counts(results: pd.DataFrame) -> pd.Series:
 def counts_by_group(results: pd.DataFrame) -> pd.DataFrame:
     """Verdict counts of one scale per group: one row per group (`GROUPS` order), its number of
     claims, then one column per verdict, so empirical claims are never summed with the others."""
-    t = pd.crosstab(results.group, results.verdict).reindex(index=list(GROUPS), columns=list(VOCABULARY),
-                                                            fill_value=0)
+    t = pd.crosstab(results.group, results.verdict)
+    t = t.reindex(index=list(GROUPS), columns=list(VOCABULARY), fill_value=0)
     t.insert(0, "claims", t.sum(axis=1))
     t.index.name, t.columns.name = "group", None
     return t
