@@ -26,9 +26,10 @@ class AlexNet(nn.Module):
     256->256 (3x3); 2x2 max-pools after conv 1, 2 and 5; Layer 6: Linear(256, 10).
     Weight sizes 23,232 / 307,200 / 663,552 / 884,736 / 589,824 / 2,560.
 
-    Discrepancy in the paper: its text describes a 5x5/stride-2/padding-2 first convolution and
-    three fully connected layers, but those give a first-layer size of 4,800 and a classifier
-    that is not 2,560; the table sizes are those of this network (the widely used CIFAR AlexNet).
+    Discrepancy in the paper: its text describes a 5x5/stride-2/padding-2 first convolution (4,800
+    weights) where Table 1 lists 23,232 = 64x3x11x11; the text's three fully connected layers fit the
+    tables, which show the five convolutions and only the final classifier. The table sizes are those of
+    this network (the widely used CIFAR AlexNet), whose classifier is its only linear layer.
     With ``batch_norm=True`` a BatchNorm is inserted before every ReLU ("AlexNet-BN").
     With ``text=True`` ("alexnet_text", a factor of the protocol study) the network is the one the
     text describes: first convolution 5x5 / stride 2 / padding 2 (4,800 weights) and three fully

@@ -216,8 +216,8 @@ def paper_discrepancies() -> pd.DataFrame:
     return pd.DataFrame([
         {"where": "AlexNet architecture (text vs Tables 1-2)",
          "finding": f"text: first conv 5x5, stride 2 gives {64 * 3 * 5 * 5:,} weights with 64 filters; "
-                    f"Table 1 lists 23,232 = 64x3x11x11; the tables' Layer 6 (2,560 = 256x10) is one linear layer, "
-                    f"not three"},
+                    f"Table 1 lists 23,232 = 64x3x11x11; the text's three linear layers fit the tables, which show "
+                    f"only the final classifier (2,560 = 256x10)"},
         {"where": "Layer 1, batch 128, 200 batches", "finding": f"text says 94.12 %, Table 1 says {l1:.2f} %"},
         *clt.findings(), *langevin.findings()])
 
