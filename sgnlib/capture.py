@@ -40,7 +40,7 @@ import torch.nn.functional as F
 from .data import augment as augment_images
 from .kernels import exact_kernels
 from .probe import (CaptureArgumentError, capture_layers, check_capture_args,  # noqa: F401
-                    probe, restore_modes, save_modes)  # probe: `from sgnlib.capture import probe`
+                    check_data, check_loss, restore_modes, save_modes)
 from .stats import StreamingMoments, gaussianity, shapiro_wilk
 
 
@@ -294,3 +294,25 @@ def per_sample_moments(model, images, labels, n_samples: int = 1000, chunk: int 
     finally:
         restore_modes(modes)
     return {name: accs[k].result(batch_size) for (name, _), k in zip(named, keys)}
+
+
+def probe(model, loss_fn, images, labels, batch_size: int = 128, n_batches: int = 200, layers=None,
+          level: float = 0.05, seed: int = 0) -> pd.DataFrame:
+    """Run the paper's Gaussianity test on ANY model, loss and data tensors.
+
+    Returns one row per captured weight layer (Conv1d/2d/3d, ConvTranspose and Linear weights in
+    forward order unless `layers` names them; other weight matrices are warned about, or refused if
+    named; tied weights once, frozen weights skipped: module docstring): % Gaussian with point
+    masses counted Gaussian (the paper's rule) and not counted, after BH-FDR at the significance
+    level `level`, % degenerate (eq 15-16). Every argument is checked first (module docstring).
+    Modes: a train-mode model is used as set (frozen BatchNorm keeps its running statistics); an
+    eval-mode model is switched to train mode for the capture. Every module's flag and the
+    BatchNorm running statistics are restored afterwards.
+    """
+    check_data(images, labels, level)
+    check_capture_args(batch_size, n_batches, len(images))
+    named = capture_layers(model, layers)
+    check_loss(model, loss_fn, images, labels, named)
+    table, _ = gaussianity_of_noise(model, loss_fn, images, labels, batch_size, n_batches,
+                                    [name for name, _ in named], seed, level)
+    return table

@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import os
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -155,12 +156,23 @@ def existing_checkpoints(folder, model_name, seed) -> dict[int, Path]:
 
 def _resume_point(existing: dict, wanted: set, final: int):
     """The checkpoint to continue from: all wanted present -> the final one; else the newest one
-    before the first missing wanted epoch (a missing intermediate checkpoint is re-created)."""
+    before the first missing wanted epoch (a missing intermediate checkpoint is re-created). With none
+    before it, the newest checkpoint: a run carried to another machine keeps only its newest one
+    (scripts/resume_checkpoint.py), and retraining from scratch to re-create the earlier ones would
+    repeat the whole run; they are named in a warning instead."""
     missing = sorted(e for e in wanted if e not in existing)
     if not missing:
         return final, existing[final]
     before = [e for e in existing if e < missing[0]]
-    return (max(before), existing[max(before)]) if before else (0, None)
+    if before:
+        return max(before), existing[max(before)]
+    if not existing:
+        return 0, None
+    newest = max(existing)
+    lost = [e for e in missing if e < newest]
+    warnings.warn(f"continuing from the checkpoint of epoch {newest}; the checkpoints of epochs {lost} are "
+                  f"not re-created (delete the later checkpoints to retrain them from the start)", stacklevel=3)
+    return newest, existing[newest]
 
 
 def initial_model(model_name: str, seed: int = 0, device="cpu") -> torch.nn.Module:

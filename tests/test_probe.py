@@ -156,5 +156,5 @@ def test_module_called_twice_is_one_layer(data):
 
 
 def test_probe_is_importable_from_capture():
-    from sgnlib import probe as probe_module
-    assert capture.probe is probe_module.probe and issubclass(CaptureArgumentError, ValueError)
+    from sgnlib.capture import probe as probe_fn
+    assert capture.probe is probe_fn and issubclass(CaptureArgumentError, ValueError)

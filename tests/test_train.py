@@ -38,6 +38,25 @@ def test_training_is_deterministic_and_resumes(tmp_path, synth):
     assert ck["epoch"] == 2 and ck["seed"] == 1 and ck["recipe"]["epochs"] == 2
 
 
+def test_a_run_carried_over_continues_from_its_newest_checkpoint(tmp_path, synth):
+    """Only the newest checkpoint on a new machine (scripts/resume_checkpoint.py): training continues
+    from it, bit for bit, instead of retraining from scratch; the earlier checkpoints are named."""
+    x, y, _ = synth
+    rec = train.Recipe(epochs=3, batch_size=32)
+    full = train.train("alexnet", (x, y), recipe=rec, seed=1, progress=False, checkpoint_dir=tmp_path / "a",
+                       checkpoint_epochs=[1, 2])
+    carried = tmp_path / "b"
+    carried.mkdir()
+    (tmp_path / "a" / "alexnet-seed1-epoch002.pt").rename(carried / "alexnet-seed1-epoch002.pt")
+    with pytest.warns(UserWarning, match=r"epochs \[1\] are not re-created"):
+        out = train.train("alexnet", (x, y), recipe=rec, seed=1, progress=False, checkpoint_dir=carried,
+                          checkpoint_epochs=[1, 2])
+    assert out["resumed_from"].endswith("epoch002.pt")
+    assert not (carried / "alexnet-seed1-epoch001.pt").exists()
+    for p, q in zip(full["model"].parameters(), out["model"].parameters()):
+        assert torch.equal(p, q)
+
+
 def test_nan_loss_names_epoch_and_step(synth):
     x, y, _ = synth
     with pytest.raises(train.NonFiniteLossError, match="epoch 1, step"):
