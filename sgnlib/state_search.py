@@ -1,0 +1,120 @@
+"""Which training state do Table 1's cells describe? A search over every AlexNet state we have.
+
+Declared on 2026-12-02 (09:55 UTC), before any Table 1 cell of the 300-epoch run (`cpu-300`) or of
+the networks that fit the paper's text and tables existed; the measures are those of
+`sgnlib.architecture_measures` (written before, unchanged).
+
+Candidates (`grid_candidates`): every state with a complete Table 1 grid, i.e. every corresponding
+layer at batch sizes 64, 128, 256 and 512 with 200 minibatches:
+- the final checkpoint of each results scale's AlexNet (`cpu` 15 epochs, `gpu-short`, `cpu-300`);
+- every configuration of the protocol study (`protocol`), one state per factor (`protocol_study.factor_of`:
+  learning rate, initialization, epochs, seed, architecture, capture options, ...).
+For each: `distance` (mean |ours - paper| in pp) and `slope_error` (mean |slope ours - slope paper|,
+pp per doubling of the batch). The best state is the one with the smallest distance; the one with the
+smallest slope error is named too when it differs.
+
+Over training (`series_distance`): the Fig 1 series (batch 128, 200 minibatches) give, at every
+checkpoint of a run, the distance on the batch-128 column of Table 1 (`distance` restricted to batch
+128); the book's figure draws it against the epoch for each run.
+
+Within the paper's own spread (`within_paper_spread`): a state comes within the paper's run-to-run
+spread when its distance is at most twice the mean of the paper's standard deviations (Table 1's
+"±" over its five runs) over the same cells.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from . import architecture_measures as am
+from . import protocol_study
+from .report import paper_tables
+
+MODEL = "alexnet"
+SERIES_BATCH = 128
+
+
+def _baseline_rows(g: pd.DataFrame) -> pd.DataFrame:
+    """AlexNet capture rows of seed 0 with no recipe or capture option (a scale's own protocol)."""
+    g = g[(g.model == MODEL) & (g.stage == "capture")]
+    if "seed" in g:
+        g = g[g.seed == 0]
+    for col in ("protocol", "recipe"):
+        if col in g:
+            g = g[g[col].isna() | g[col].astype(str).isin(["", "{}", "nan"])]
+    return g
+
+
+def complete(c: pd.DataFrame) -> bool:
+    """Every corresponding layer of `am.cells` has all four batch sizes 64-512."""
+    return len(c) > 0 and bool((c.groupby("layer").batch_size.nunique() == len(am.BATCHES)).all())
+
+
+def paper_spread(c: pd.DataFrame, n_batches: int = 200) -> float:
+    """Mean of the paper's standard deviations over the cells of `c`."""
+    p = paper_tables()
+    p = p[(p.table == 1) & (p.model == MODEL) & (p.n_batches == n_batches)]
+    m = c.merge(p[["layer", "batch_size", "gauss_pct_std"]], on=["layer", "batch_size"])
+    return float(m.gauss_pct_std.mean()) if len(m) else float("nan")
+
+
+def _row(label: str, scale: str, model: str, epoch, c: pd.DataFrame) -> dict:
+    spread = paper_spread(c)
+    d = am.distance(c)
+    return {"candidate": label, "scale": scale, "model": model, "epoch": epoch, "cells": len(c),
+            "distance": d, "slope_error": am.slope_error(c), "paper_spread": spread,
+            "within_paper_spread": bool(d <= 2 * spread)}
+
+
+def grid_candidates(by_scale: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """One row per complete candidate state: candidate, scale, model, epoch, cells, distance,
+    slope_error, paper_spread (mean paper std over the cells), within_paper_spread; sorted by distance."""
+    rows = []
+    for scale, g in by_scale.items():
+        if g is None or not len(g):
+            continue
+        if scale == "protocol":
+            f = protocol_study.with_factors(g, MODEL)
+            for factor, part in f.groupby("factor"):
+                model = part.model.iloc[0]
+                c = am.cells(part, model)
+                if complete(c):
+                    rows.append(_row(factor, scale, model, int(part.checkpoint_epoch.iloc[0]), c))
+            continue
+        base = _baseline_rows(g)
+        final = base[base.checkpoint_epoch == base.epochs]
+        c = am.cells(final, MODEL)
+        if complete(c):
+            rows.append(_row(f"{scale} final", scale, MODEL, int(final.epochs.iloc[0]), c))
+    cols = ["candidate", "scale", "model", "epoch", "cells", "distance", "slope_error", "paper_spread",
+            "within_paper_spread"]
+    return pd.DataFrame(rows, columns=cols).sort_values("distance", ignore_index=True)
+
+
+def series_distance(g: pd.DataFrame, scale: str) -> pd.DataFrame:
+    """Per checkpoint of a scale's AlexNet run: the distance on Table 1's batch-128 column
+    (scale, epochs, epoch, layers, distance)."""
+    base = _baseline_rows(g)
+    base = base[(base.batch_size == SERIES_BATCH) & (base.n_batches == 200)]
+    rows = []
+    for epoch, part in base.groupby("checkpoint_epoch"):
+        c = am.cells(part, MODEL)
+        c = c[c.batch_size == SERIES_BATCH]
+        if len(c):
+            rows.append({"scale": scale, "epochs": int(part.epochs.iloc[0]), "epoch": int(epoch),
+                         "layers": len(c), "distance": am.distance(c)})
+    return pd.DataFrame(rows, columns=["scale", "epochs", "epoch", "layers", "distance"])
+
+
+def answer(cands: pd.DataFrame) -> dict:
+    """The search's answer: the best state by distance (and by slope error), and whether any state
+    comes within the paper's spread."""
+    if cands.empty:
+        return {"best": None, "best_slope": None, "any_within": False, "n": 0}
+    best = cands.loc[cands.distance.idxmin()]
+    best_slope = cands.loc[cands.slope_error.idxmin()]
+    return {"best": best.candidate, "best_distance": float(best.distance),
+            "best_slope_error": float(best.slope_error), "best_paper_spread": float(best.paper_spread),
+            "best_slope": best_slope.candidate, "best_slope_value": float(best_slope.slope_error),
+            "any_within": bool(cands.within_paper_spread.any()), "n": len(cands),
+            "median_distance": float(np.median(cands.distance))}

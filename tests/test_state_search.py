@@ -1,0 +1,58 @@
+"""state_search: candidates, distances and the answer, checked on grids built from the paper's cells."""
+import numpy as np
+import pandas as pd
+
+from sgnlib import architecture_measures as am
+from sgnlib import state_search as ss
+
+
+def rows(offset, scale_epochs=15, checkpoint=None, batches=am.BATCHES, **extra):
+    """Capture rows equal to Table 1 plus `offset` pp (two repeats: +-0.5 around it)."""
+    p = am.paper_cells()
+    p = p[p.batch_size.isin(batches)]
+    out = []
+    for r in (-0.5, 0.5):
+        out.append(pd.DataFrame({"model": "alexnet", "stage": "capture", "seed": 0, "layer": p.layer,
+                                 "batch_size": p.batch_size, "n_batches": 200, "d": p.weight_size,
+                                 "epochs": scale_epochs,
+                                 "checkpoint_epoch": scale_epochs if checkpoint is None else checkpoint,
+                                 am.RULE: p.paper + offset + r, **extra}))
+    return pd.concat(out, ignore_index=True)
+
+
+def test_distance_and_slope_error_of_a_shifted_grid():
+    c = ss.grid_candidates({"cpu": rows(3.0), "gpu-short": rows(-1.0, 30)})
+    assert list(c.candidate) == ["gpu-short final", "cpu final"]
+    assert np.allclose(c.distance, [1.0, 3.0]) and np.allclose(c.slope_error, 0.0, atol=1e-9)
+    assert list(c.cells) == [24, 24] and list(c.epoch) == [30, 15]
+
+
+def test_within_paper_spread_is_twice_the_mean_paper_std():
+    p = am.paper_cells().merge(ss.paper_tables().query("table == 1 and model == 'alexnet' and n_batches == 200")
+                               [["layer", "batch_size", "gauss_pct_std"]], on=["layer", "batch_size"])
+    two_sd = 2 * p.gauss_pct_std.mean()
+    c = ss.grid_candidates({"a": rows(two_sd * 0.9), "b": rows(two_sd * 1.1)}).set_index("candidate")
+    assert c.loc["a final", "within_paper_spread"] and not c.loc["b final", "within_paper_spread"]
+    assert np.isclose(c.loc["a final", "paper_spread"], p.gauss_pct_std.mean())
+
+
+def test_incomplete_grid_is_not_a_candidate():
+    assert ss.grid_candidates({"cpu": rows(1.0, batches=(64, 128, 256))}).empty
+
+
+def test_protocol_factors_are_candidates_and_the_answer_names_the_best():
+    base = rows(5.0)
+    lr = rows(2.0, recipe='{"lr": 0.01}')
+    init = rows(9.0, checkpoint=0)
+    c = ss.grid_candidates({"protocol": pd.concat([base, lr, init], ignore_index=True)})
+    assert set(c.candidate) == {"baseline", "training lr=0.01", "checkpoint epoch=0 (initialization)"}
+    a = ss.answer(c)
+    assert a["best"] == "training lr=0.01" and np.isclose(a["best_distance"], 2.0) and a["n"] == 3
+
+
+def test_series_distance_on_the_batch_128_column():
+    g = pd.concat([rows(4.0, 300, checkpoint=e, batches=(128,)) for e in (10, 20)]
+                  + [rows(1.0, 300, checkpoint=300)], ignore_index=True)
+    s = ss.series_distance(g, "cpu-300")
+    assert list(s.epoch) == [10, 20, 300] and np.allclose(s.distance, [4.0, 4.0, 1.0])
+    assert set(s.layers) == {6}
