@@ -1,6 +1,6 @@
 """Which training state do Table 1's cells describe? A search over every AlexNet state we have.
 
-Declared on 2026-12-02 (09:55 UTC), before any Table 1 cell of the 300-epoch run (`cpu-300`) or of
+Declared on 2026-12-02 (09:44 UTC), before any Table 1 cell of the 300-epoch run (`cpu-300`) or of
 the networks that fit the paper's text and tables existed; the measures are those of
 `sgnlib.architecture_measures` (written before, unchanged).
 
