@@ -27,7 +27,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sgnlib.paths import RESULTS_DIR  # noqa: E402
 from sgnlib.provenance import append_rows, provenance  # noqa: E402
-from sgnlib.report import read_table  # noqa: E402
+from sgnlib.reader import read_table  # noqa: E402
 from sgnlib.stats import fit_alpha_stable, mohammadi_alpha  # noqa: E402
 
 BACKENDS = ("pylevy", "scipy", "mohammadi")

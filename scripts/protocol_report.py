@@ -14,7 +14,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sgnlib import protocol_findings as pf, protocol_study as ps  # noqa: E402
-from sgnlib.report import read_table  # noqa: E402
+from sgnlib.reader import read_table  # noqa: E402
 
 
 def main(argv=None):

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .report import paper_tables
+from .reader import paper_tables
 
 RULE = "gauss_pct_incl_degenerate"
 BATCHES = (64, 128, 256, 512)

@@ -11,7 +11,7 @@ import pandas as pd
 from matplotlib.lines import Line2D
 
 from .paths import REPO_ROOT
-from .report import final_epoch_grid, layer_order
+from .reader import final_rows, layer_order
 
 FIG_DIR = REPO_ROOT / "figures"
 OKABE_ITO = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
@@ -98,7 +98,7 @@ def _panel_vs_batch(ax, grid, ref, layers, cols, nb):
 def gaussianity_vs_batch_size(g: pd.DataFrame, paper: pd.DataFrame, model: str, name: str, source: str = ""):
     """Fig 2: % Gaussian per layer vs batch size, a panel per n_batches; ours solid (± 1 std), paper dashed."""
     style()
-    grid = final_epoch_grid(g, model)
+    grid = final_rows(g, model)
     nbs, layers = sorted(grid.n_batches.unique()), layer_order(grid.layer)
     fig, axes = plt.subplots(1, len(nbs), squeeze=False, sharey=True, figsize=(7.0, 3.6))
     for ax, nb in zip(axes[0], nbs):
@@ -115,7 +115,7 @@ def resnet_vs_batch_size(g: pd.DataFrame, paper: pd.DataFrame, name: str, n_batc
                          model: str = "resnet56"):
     """Fig 3: ResNet-56's paper layers vs batch size, small multiples by block; ours solid, paper dashed."""
     style()
-    grid, ref = final_epoch_grid(g, model), paper[(paper.model == model) & (paper.n_batches == n_batches)]
+    grid, ref = final_rows(g, model), paper[(paper.model == model) & (paper.n_batches == n_batches)]
     fig, axes = plt.subplots(1, 4, sharey=True, figsize=(7.0, 3.4))
     for ax, (title, prefixes) in zip(axes, RESNET_GROUPS.items()):
         layers = [l for l in layer_order(ref.layer) if l.startswith(prefixes)]

@@ -23,7 +23,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from .report import paper_tables
+from .reader import paper_tables
 
 RULE = "gauss_pct_incl_degenerate"  # point masses counted Gaussian (the paper's rule)
 CELL = ["layer", "batch_size"]

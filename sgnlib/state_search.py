@@ -28,7 +28,7 @@ import pandas as pd
 
 from . import architecture_measures as am
 from . import protocol_study
-from .report import paper_tables
+from .reader import paper_tables
 
 MODEL = "alexnet"
 SERIES_BATCH = 128

@@ -1,4 +1,4 @@
-"""The book's tables, assembled from the results (`report.read_table`) and the paper's CSV, as HTML that fits
+"""The book's tables, assembled from the results (`reader.read_table`) and the paper's CSV, as HTML that fits
 an 800 px page (wrapping text, fixed ids: reproducible notebook outputs). Nothing is typed by hand; the numbers
 the chapters' text quotes come from `report.*_facts`, the notes on missing results from `report.GAPS`.
 """
@@ -9,14 +9,13 @@ import html
 import numpy as np
 import pandas as pd
 
-from . import report
+from . import reader, report
 from .paths import RESULTS_DIR
 from .report import GAPS, MODEL_NAMES, PAPER_EPOCHS, fmt as _f, gap, join as _join  # noqa: F401 (re-exported)
 
 SCALES = ("gpu-short", "cpu")  # our results folders (data/results/<scale>)
 # Okabe-Ito (colour-blind safe): blue = ours above the paper, vermilion = ours below
 ABOVE, BELOW, ABOVE_TINT, BELOW_TINT = "#0072B2", "#D55E00", "#dbeaf5", "#f8e0d0"
-VERDICT_COLOURS = {"reproduced": ABOVE_TINT, "not reproduced": BELOW_TINT, "no data": "#eeeeee"}
 
 
 CSS = ("<style>#T {border-collapse: collapse; font-size: 0.82em; max-width: 100%; margin: 0.5em 0 1em;} #T caption "
@@ -62,7 +61,7 @@ def show(html_text: str) -> None:
 
 def results(scales=SCALES, tables=("gaussianity",), results_dir=None) -> dict:
     """{scale: {table: DataFrame or None}} through report.read_table."""
-    return {s: {t: report.read_table(s, t, results_dir) for t in tables} for s in scales}
+    return {s: {t: reader.read_table(s, t, results_dir) for t in tables} for s in scales}
 
 
 def runs(df: pd.DataFrame | None) -> dict:
@@ -101,19 +100,19 @@ DELTA_LEGEND = ("Δ pp = ours − paper in percentage points: blue, ours higher;
 def comparison(g: pd.DataFrame | None, model: str, n_batches: int, layers="all") -> pd.DataFrame | None:
     """Ours beside the paper's per (layer, batch size) at the final checkpoint, or None: ours_mean/std (ddof 1),
     paper_mean/std, delta_pp, exceeds (|delta| above both stds), excl_degenerate, degenerate_pct, repeats."""
-    if g is None or not len(report.final_epoch_grid(g, model).query("n_batches == @n_batches")):
+    if g is None or not len(reader.final_rows(g, model).query("n_batches == @n_batches")):
         return None
-    t = report.ours_vs_paper(g, model, n_batches)
-    excl = report.ours_vs_paper(g, model, n_batches, rule="gauss_pct_excl_degenerate")
+    t = reader.ours_vs_paper(g, model, n_batches)
+    excl = reader.ours_vs_paper(g, model, n_batches, rule="gauss_pct_excl_degenerate")
     t = t.merge(excl[["layer", "batch_size", "ours_mean"]].rename(columns={"ours_mean": "excl_degenerate"}),
                 on=["layer", "batch_size"])
     t["delta_pp"] = t.ours_mean - t.paper_mean
     d = t.delta_pp.abs()
     t["exceeds"] = (d > t.paper_std) & (t.ours_std.isna() | (d > t.ours_std)) & t.paper_mean.notna()
     if layers != "all":
-        p = report.paper_tables()
-        t = t[t.layer.isin(report.layer_order(p[p.model == model].layer) if layers == "paper" else layers)]
-    order = {n: i for i, n in enumerate(report.layer_order(t.layer))}
+        p = reader.paper_tables()
+        t = t[t.layer.isin(reader.layer_order(p[p.model == model].layer) if layers == "paper" else layers)]
+    order = {n: i for i, n in enumerate(reader.layer_order(t.layer))}
     t = t.assign(_o=t.layer.map(order)).sort_values(["_o", "batch_size"])
     return t[["layer", "batch_size", "ours_mean", "ours_std", "paper_mean", "paper_std", "delta_pp", "exceeds",
               "excl_degenerate", "degenerate_pct", "repeats"]].reset_index(drop=True)
@@ -140,7 +139,7 @@ def comparison_html(t: pd.DataFrame, uid: str, caption: str) -> str:
 
 
 def comparison_caption(table_no: int, model: str, n_batches: int, scale: str, g, shown: str = "") -> str:
-    grid = report.final_epoch_grid(g, model)
+    grid = reader.final_rows(g, model)
     return (f"Table {table_no} ({MODEL_NAMES.get(model, model)}, {n_batches} minibatches), ours at "
             f"{run_caption(grid[grid.n_batches == n_batches], scale)}{shown}. % Gaussian weight dimensions "
             f"(Shapiro-Wilk at significance level 0.05; point masses counted as Gaussian, the paper's rule; the null "
@@ -163,7 +162,7 @@ def grid_html(t: pd.DataFrame, uid: str, caption: str) -> str:
     """Every layer x batch size, ours (the paper's value in brackets where it gives one)."""
     t = t.assign(cell=[_f(o) + ("" if pd.isna(p) else f" ({_f(p)})") for o, p in zip(t.ours_mean, t.paper_mean)])
     w = t.pivot(index="layer", columns="batch_size", values="cell")
-    w = w.loc[report.layer_order(w.index)]
+    w = w.loc[reader.layer_order(w.index)]
     deg = t.groupby("layer").degenerate_pct.mean()
     w.columns = [f"batch {c}" for c in w.columns]
     w["degen."] = [_f(deg[layer], 1) for layer in w.index]
@@ -175,8 +174,8 @@ def capture_vs_paper(table: pd.DataFrame, model: str, batch_size: int, n_batches
     cols = ["gauss_pct_incl_degenerate", "gauss_pct_excl_degenerate", "degenerate_pct", "gauss_pct_fdr"]
     agg = table.groupby("layer", sort=False).agg(d=("d", "first"), **{c: (c, "mean") for c in cols},
                                                  repeats=("gauss_pct_incl_degenerate", "size"))
-    agg = agg.loc[report.layer_order(agg.index)]
-    p = report.paper_tables()
+    agg = agg.loc[reader.layer_order(agg.index)]
+    p = reader.paper_tables()
     p = p[(p.model == model) & (p.batch_size == batch_size) & (p.n_batches == n_batches)].set_index("layer")
     out = pd.DataFrame({"d": [f"{int(v):,}" for v in agg.d], **{name: [_f(v, 2) for v in agg[c]] for name, c in
                         zip(("ours", "excl.", "degen.", "BH-FDR"), cols)}, "n": agg.repeats.astype(str).tolist()},
@@ -192,7 +191,7 @@ def provenance(scales=SCALES, results_dir=None) -> pd.DataFrame:
     rows = []
     for scale in scales:
         for name in (*TABLES, "alpha_stable"):
-            df = report.read_table(scale, name, results_dir)
+            df = reader.read_table(scale, name, results_dir)
             for model, d in ([] if df is None else df.groupby("model", sort=True)):
                 r, dates = runs(d), pd.to_datetime(d["date"], utc=True)
                 torch = _join(sorted(d.torch_version.dropna().astype(str).unique())) if "torch_version" in d else ""
@@ -224,7 +223,7 @@ def training_summary(scales=SCALES, results_dir=None) -> pd.DataFrame:
     """Final epoch of each training run: lr, losses, test accuracy, median throughput, device."""
     rows = []
     for s in scales:
-        t = report.read_table(s, "training", results_dir)
+        t = reader.read_table(s, "training", results_dir)
         for model, d in ([] if t is None else t.groupby("model")):
             last = d.sort_values("epoch").iloc[-1]
             rows.append({"scale": s, "model": MODEL_NAMES.get(model, model), "epochs": int(last.epoch),
@@ -239,7 +238,7 @@ def schedules(scales=SCALES, results_dir=None) -> pd.DataFrame:
     from .train import Recipe
     rows = []
     for s in scales:
-        t = report.read_table(s, "training", results_dir)
+        t = reader.read_table(s, "training", results_dir)
         for model, d in ([] if t is None else t.groupby("model")):
             d, epochs = d.sort_values("epoch"), int(d.epochs.iloc[0])
             lr = d.lr.to_numpy()
@@ -269,7 +268,7 @@ def readme_html(name: str, uid: str) -> str:
 def moment_quantiles(m: pd.DataFrame, model: str) -> pd.DataFrame:
     """Quantiles of beta/sigma^3 over a layer's weight dimensions, in forward layer order."""
     q = m[m.model == model].groupby("layer", sort=False)[["q05", "q25", "q50", "q75", "q95"]].first()
-    return q.loc[report.layer_order(q.index)].map(lambda v: _f(v, 2))
+    return q.loc[reader.layer_order(q.index)].map(lambda v: _f(v, 2))
 
 
 def fig5_spines(m: pd.DataFrame, g: pd.DataFrame, model: str, layer: str, n_batches: int = 200) -> pd.DataFrame:
@@ -277,7 +276,7 @@ def fig5_spines(m: pd.DataFrame, g: pd.DataFrame, model: str, layer: str, n_batc
     h = m[(m.model == model) & (m.layer == layer)].sort_values("bin_lo")
     cdf, edges = (h["count"].cumsum() / h["count"].sum()).to_numpy(), h.bin_hi.to_numpy()
     at = lambda f: np.nan if pd.isna(f) else float(edges[min(np.searchsorted(cdf, f), len(edges) - 1)])  # noqa: E731
-    t = report.ours_vs_paper(g, model, n_batches)
+    t = reader.ours_vs_paper(g, model, n_batches)
     t = t[t.layer == layer].sort_values("batch_size")
     return pd.DataFrame({"batch_size": t.batch_size.to_numpy(), "gauss_frac": t.ours_mean.to_numpy() / 100,
                          "ratio": [at(f) for f in t.ours_mean / 100], "paper_frac": t.paper_mean.to_numpy() / 100,
@@ -287,7 +286,7 @@ def fig5_spines(m: pd.DataFrame, g: pd.DataFrame, model: str, layer: str, n_batc
 def berry_esseen_table(be: pd.DataFrame) -> pd.DataFrame:
     """(layer, quantity) x batch size: median Kolmogorov distance to Phi and median eq-13 bound."""
     rows = []
-    for layer in report.layer_order(be.layer):
+    for layer in reader.layer_order(be.layer):
         d = be[be.layer == layer].set_index("batch_size").sort_index()
         for name, col in (("distance", "ks_q50"), ("bound", "bound_q50")):
             rows.append({"layer": layer, "median": name, **{f"batch {b}": _f(v, 3) for b, v in d[col].items()}})
@@ -299,15 +298,6 @@ def alpha_stable_summary(fits: pd.DataFrame) -> pd.DataFrame:
     s = g.agg(n=("dim", "size"), failed=(t, lambda v: v.isna().sum()), mle=(t, "median"), moh=(m, "median"))
     return pd.DataFrame({"dims": s.n, "MLE failed": s.failed, "median α, MLE": s.mle.map(lambda v: _f(v, 2)),
                          "median α, Mohammadi": s.moh.map(lambda v: _f(v, 2))}).rename_axis(["layer", "batch"])
-
-
-def verdicts_html(v: pd.DataFrame, uid: str = "verdicts") -> str:
-    verdict = v.verdict.tolist()
-    return html_table(v.set_index("scale")[["verdict", "claim", "evidence"]], uid,
-                      "One verdict per claim of the paper and scale, computed by sgnlib.report.verdicts "
-                      "(blue: reproduced, vermilion: not reproduced, grey: no data).", index=True,
-                      cell_style=lambda i, c: f"background:{VERDICT_COLOURS.get(verdict[i], '')}"
-                      if c == "verdict" else "", text_columns=("verdict", "claim", "evidence"))
 
 
 def discrepancies_html(d: pd.DataFrame, uid: str = "discrepancies") -> str:

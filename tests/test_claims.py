@@ -116,7 +116,7 @@ def test_c12_the_only_text_table_conflict_is_the_first_convolution():
     fit them (a 256 -> 10 classifier gives 2,560), its 5x5 first convolution does not (4,800 vs
     23,232)."""
     from sgnlib.claims.design import text_table_conflicts
-    from sgnlib.report import paper_tables
+    from sgnlib.reader import paper_tables
     c12 = claims.load_claims().set_index("id").loc["C12"]
     paper = paper_tables()
     sizes = paper[paper.model == "alexnet"].drop_duplicates("layer").set_index("layer").weight_size
@@ -255,7 +255,7 @@ def test_whole_network_is_d_weighted():
     assert run("whole_network", {"gaussianity": g(60, 50)}, **kw) == N  # 54 and 45
     assert run("whole_network", {"gaussianity": G({(L4, 512, 200): 90})}, **kw) == ND
     from sgnlib.claims.grid import whole_network
-    from sgnlib.claims.core import final_grid
+    from sgnlib.reader import final_grid
     assert whole_network(final_grid(g(70, 60), "alexnet"), 2048, 200) == pytest.approx(63.0)
 
 
@@ -523,7 +523,7 @@ def test_a_claims_file_with_an_unknown_group_is_refused(tmp_path):
 
 
 def test_paper_numbers_in_the_claims_file_match_the_papers_tables():
-    from sgnlib.report import paper_tables
+    from sgnlib.reader import paper_tables
     t = paper_tables()
     c = claims.load_claims()
     for p in c[c.kind == "cell_value"].params:

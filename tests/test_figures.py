@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sgnlib import figures, report
+from sgnlib import figures, reader
 
 
 def grid():
@@ -18,7 +18,7 @@ def grid():
 
 
 def test_gaussianity_vs_batch_size_plots_our_means_and_the_papers(keep):
-    paper = report.paper_tables()
+    paper = reader.paper_tables()
     figures.gaussianity_vs_batch_size(grid(), paper, "alexnet", "t", "test")
     ax = keep["t"].axes[0]
     lines = {(line.get_label(), line.get_linestyle()): line for line in ax.get_lines()}
@@ -62,7 +62,7 @@ def test_save_returns_the_png_for_glue(tmp_path, monkeypatch):
 
 
 def test_resnet_vs_batch_size_panels_by_block_with_the_papers_values(keep):
-    paper = report.paper_tables()
+    paper = reader.paper_tables()
     layers = ["First Layer", "Block 1 Layer 1", "Block 1 Layer 2", "Block 1 Layer 9", "Final Layer"]
     g = pd.DataFrame([{"model": "resnet56", "stage": "capture", "epochs": 10, "checkpoint_epoch": 10, "layer": l,
                        "batch_size": bs, "n_batches": 200, "repeat": 0, "gauss_pct_incl_degenerate": 50.0 + i + bs / 64}

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from sgnlib import protocol_findings as pf, protocol_study as ps
-from sgnlib.report import paper_tables
+from sgnlib.reader import paper_tables
 
 
 def rows(values, **fields):
@@ -231,7 +231,7 @@ def test_findings_markdown_by_hand_and_readme_block_replaced():
 def test_committed_readme_findings_match_the_committed_rows():
     from pathlib import Path
 
-    from sgnlib.report import read_table
+    from sgnlib.reader import read_table
     readme = Path(__file__).resolve().parent.parent / "data" / "results" / "protocol" / "README.md"
     text = readme.read_text()
     assert pf.with_findings(text, read_table("protocol", "gaussianity")) == text, \

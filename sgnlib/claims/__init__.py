@@ -5,7 +5,7 @@ params, tables, scales, source); `group` says what sort of statement it is (`GRO
 names a verdict function registered in `REGISTRY` and `params` (JSON) holds everything it needs,
 thresholds included: they are fixed in the file, the same for every scale (git log on the file
 dates them).
-`evaluate(scale)` runs all of them on one results folder (`sgnlib.report.read_table`) and gives one
+`evaluate(scale)` runs all of them on one results folder (`sgnlib.reader.read_table`) and gives one
 row per claim: verdict, "paper X, ours Y (Δ)" and one sentence of evidence.
 
 Groups (`GROUPS`): empirical (a measured property of the paper's networks: what our runs can
@@ -44,8 +44,9 @@ from ..paths import DATA_DIR
 from . import design, epochs, grid, noise, theory  # noqa: F401  (importing registers the kinds)
 
 _KIND_MODULES = (design, epochs, grid, noise, theory)
+from ..reader import final_grid, paper_tables, read_table
 from .core import (NO_DATA, NOT_REPRODUCED, NOT_TESTABLE, PARTLY, REGISTRY, REPRODUCED, VOCABULARY, Verdict,
-                   final_grid, parse_params)
+                   parse_params)
 from .epochs import training_direction
 
 CLAIMS_FILE = DATA_DIR / "paper" / "claims.csv"
@@ -76,7 +77,6 @@ def load_claims(path=None) -> pd.DataFrame:
 
 def load_tables(scale: str, results_dir=None) -> dict:
     """Every result table of `scale` (None where absent) plus "paper": the paper's Tables 1-4."""
-    from ..report import paper_tables, read_table
     out = {name: read_table(scale, name, results_dir) for name in RESULT_TABLES}
     out["paper"] = paper_tables()
     return out

@@ -126,35 +126,6 @@ def not_testable(paper: str, reason: str, ours: str = "–") -> Verdict:
 # ---------------------------------------------------------------- the Gaussianity grid
 
 
-def final_grid(g: pd.DataFrame | None, model: str, rule: str = "gauss_pct_incl_degenerate") -> pd.DataFrame:
-    """Mean and std over repeats per (n_batches, layer, batch_size) at the model's final checkpoint;
-    columns n_batches, layer, batch_size, value, std, repeats, d."""
-    cols = ["n_batches", "layer", "batch_size", "value", "std", "repeats", "d"]
-    if g is None or not len(g):
-        return pd.DataFrame(columns=cols)
-    x = g[(g.model == model) & (g.checkpoint_epoch == g.epochs)]
-    if "stage" in x:
-        x = x[x.stage == "capture"]
-    if not len(x):
-        return pd.DataFrame(columns=cols)
-    if "d" not in x:
-        x = x.assign(d=np.nan)
-    out = x.groupby(["n_batches", "layer", "batch_size"]).agg(
-        value=(rule, "mean"), std=(rule, lambda s: s.std(ddof=1) if len(s) > 1 else np.nan),
-        repeats=(rule, "size"), d=("d", "first")).reset_index()
-    return out[cols]
-
-
-def paper_grid(paper: pd.DataFrame | None, model: str) -> pd.DataFrame:
-    """The paper's cells of `model` with the same columns as `final_grid` (d = weight size)."""
-    cols = ["n_batches", "layer", "batch_size", "value", "std", "repeats", "d"]
-    if paper is None or not len(paper):
-        return pd.DataFrame(columns=cols)
-    p = paper[paper.model == model]
-    return pd.DataFrame({"n_batches": p.n_batches, "layer": p.layer, "batch_size": p.batch_size,
-                         "value": p.gauss_pct_mean, "std": p.gauss_pct_std, "repeats": 5, "d": p.weight_size})
-
-
 def cell(grid: pd.DataFrame, layer: str, batch_size: int, n_batches: int):
     m = grid[(grid.layer == layer) & (grid.batch_size == batch_size) & (grid.n_batches == n_batches)]
     return float(m.value.iloc[0]) if len(m) else None

@@ -10,8 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..reader import paper_grid
 from .core import (NOT_REPRODUCED, PARTLY, REPRODUCED, Verdict, cell, fill_command, grade, kind, no_data,
-                   paper_grid, share, spearman)
+                   share, spearman)
 
 
 def series(g: pd.DataFrame | None, model: str, batch_size: int = 128, n_batches: int = 200,

@@ -9,8 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .core import (NO_DATA, NOT_REPRODUCED, PARTLY, REPRODUCED, Verdict, cell, dpp, fill_command, final_grid,
-                   grade, kind, no_data, paper_grid, pct, share, spearman)
+from ..reader import final_grid, paper_grid
+from .core import (NO_DATA, NOT_REPRODUCED, PARTLY, REPRODUCED, Verdict, cell, dpp, fill_command, grade,
+                   kind, no_data, pct, share, spearman)
 
 
 def _grid(tables, params, model=None):

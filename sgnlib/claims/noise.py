@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .core import (NOT_REPRODUCED, PARTLY, REPRODUCED, Verdict, fill_command, final_grid, grade, kind, no_data,
+from ..reader import final_grid
+from .core import (NOT_REPRODUCED, PARTLY, REPRODUCED, Verdict, fill_command, grade, kind, no_data,
                    not_testable, pct, share, spearman)
 
 

@@ -238,7 +238,7 @@ def test_fit_script_quick_run(tmp_path):
 
     import pandas as pd
 
-    from sgnlib.report import read_table
+    from sgnlib.reader import read_table
     ex = read_table("cpu", "examples")
     if ex is None or not len(ex):
         pytest.skip("no committed cpu examples table")
