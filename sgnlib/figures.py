@@ -27,7 +27,7 @@ RESNET_GROUPS = {"first and final": ("First Layer", "Final Layer"), "block 1": (
 def style():
     import seaborn as sns
     sns.set_theme(context="paper", style="whitegrid", font_scale=1.0)
-    plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 100, "figure.figsize": (7.0, 3.2),
+    plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 200, "figure.figsize": (7.0, 3.2),
                          "axes.prop_cycle": plt.cycler(color=OKABE_ITO)})
 
 

@@ -13,7 +13,7 @@ from . import reader, report
 from .paths import RESULTS_DIR
 from .report import GAPS, MODEL_NAMES, PAPER_EPOCHS, fmt as _f, gap, join as _join  # noqa: F401 (re-exported)
 
-SCALES = ("gpu-short", "cpu")  # our results folders (data/results/<scale>)
+SCALES = ("cpu-300", "gpu-short", "cpu")  # our results folders (data/results/<scale>), paper recipe first
 # Okabe-Ito (colour-blind safe): blue = ours above the paper, vermilion = ours below
 ABOVE, BELOW, ABOVE_TINT, BELOW_TINT = "#0072B2", "#D55E00", "#dbeaf5", "#f8e0d0"
 

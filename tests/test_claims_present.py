@@ -9,15 +9,19 @@ def result(verdicts):
                          "verdict": verdicts, "ours": ["1.0", "–"], "delta": ["-4.4 pp", "–"]})
 
 
-def test_wide_puts_scales_side_by_side():
-    w = present.wide({"cpu": result(["PARTLY", "NO DATA"]), "paper": result(["REPRODUCED", "NOT REPRODUCED"])})
-    assert list(w.columns) == ["id", "claim", "paper says", "cpu: verdict", "cpu: ours (Δ)", "paper: verdict",
-                               "paper: ours (Δ)"]
-    assert w["cpu: ours (Δ)"].tolist() == ["1.0 (-4.4 pp)", "– (–)"]
-    assert w["paper: verdict"].tolist() == ["REPRODUCED", "NOT REPRODUCED"]
+def test_theme_table_one_cell_per_scale_with_value_and_difference():
+    r = result(["REPRODUCED", "NO DATA"]).assign(theme=["t", "t"], group="empirical")
+    res = {"a": r, "b": r.assign(verdict=["PARTLY", "NO DATA"])}
+    t = present.theme_table(res, "t")
+    assert list(t.columns) == ["id", "claim", "a", "b"]
+    assert t.a.iloc[0] == "reproduced: 1.0 (-4.4 pp)" and t.b.iloc[0] == "partly: 1.0 (-4.4 pp)"
+    assert t.a.iloc[1] == "no data"
+    h = present.theme_html(res, "t", "x")
+    assert present.COLOURS["PARTLY"] in h and h.count("<tr>") == 3
 
 
-def test_claims_html_colours_verdicts():
-    h = present.claims_html({"cpu": result(["REPRODUCED", "NOT REPRODUCED"])})
-    assert h.count(present.COLOURS["REPRODUCED"]) == 1 and h.count(present.COLOURS["NOT REPRODUCED"]) == 1
-    assert "≥ 85" in h or "&ge; 85" in h
+def test_empirical_counts_keep_other_groups_out():
+    r = result(["REPRODUCED", "NO DATA"]).assign(theme="t", group=["empirical", "theory"])
+    c = present.empirical_counts({"a": r})
+    assert c.loc["a", "reproduced"] == 1 and c.loc["a"].sum() == 1
+    assert list(c.columns) == ["reproduced", "partly", "not reproduced", "no data", "not testable"]

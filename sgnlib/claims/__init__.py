@@ -1,7 +1,8 @@
 """Claims registry: every quantitative or directional statement of the paper, one verdict function each.
 
-`data/paper/claims.csv` lists the claims (id, section, group, paraphrase, paper_value, kind,
-params, tables, scales, source); `group` says what sort of statement it is (`GROUPS`); `kind`
+`data/paper/claims.csv` lists the claims (id, section, group, theme, paraphrase, paper_value, kind,
+params, tables, scales, source); `group` says what sort of statement it is (`GROUPS`), `theme`
+what it is about (`THEMES`, the report's sections); `kind`
 names a verdict function registered in `REGISTRY` and `params` (JSON) holds everything it needs,
 thresholds included: they are fixed in the file, the same for every scale (git log on the file
 dates them).
@@ -50,15 +51,18 @@ from .core import (NO_DATA, NOT_REPRODUCED, NOT_TESTABLE, PARTLY, REGISTRY, REPR
 from .epochs import training_direction
 
 CLAIMS_FILE = DATA_DIR / "paper" / "claims.csv"
-COLUMNS = ["id", "section", "group", "paraphrase", "paper_value", "kind", "params", "tables",
+COLUMNS = ["id", "section", "group", "theme", "paraphrase", "paper_value", "kind", "params", "tables",
            "scales", "source"]
 GROUPS = ("empirical", "theory", "paper-internal", "set-up", "ours")
+# the report's sections, in its order: what each claim is about
+THEMES = ("AlexNet across batch sizes", "over training", "ResNet", "β/σ³ and Berry-Esseen", "tail index",
+          "method, set-up and the paper itself", "theory")
 RESULT_TABLES = ("gaussianity", "moments", "berry_esseen", "tail_index", "examples", "training", "alpha_stable")
 
 __all__ = ["CLAIMS_FILE", "REGISTRY", "VOCABULARY", "Verdict", "REPRODUCED", "PARTLY", "NOT_REPRODUCED", "NO_DATA",
            "NOT_TESTABLE", "load_claims", "load_tables", "evaluate",
            "evaluate_claim", "table_gaps", "epochs_direction_table", "training_direction", "counts",
-           "counts_by_group", "GROUPS"]
+           "counts_by_group", "GROUPS", "THEMES"]
 
 
 def load_claims(path=None) -> pd.DataFrame:
@@ -71,6 +75,9 @@ def load_claims(path=None) -> pd.DataFrame:
     if bad:
         raise ValueError(f"{path or CLAIMS_FILE}: unknown group {bad}; "
                          f"use one of {', '.join(GROUPS)}")
+    bad = sorted(set(c.theme) - set(THEMES))
+    if bad:
+        raise ValueError(f"{path or CLAIMS_FILE}: unknown theme {bad}; use one of {', '.join(THEMES)}")
     c["params"] = c.params.map(parse_params)
     return c
 
@@ -99,7 +106,7 @@ def evaluate(scale: str, tables: dict | None = None, claims: pd.DataFrame | None
         if v.verdict not in VOCABULARY:
             raise ValueError(f"{r['id']}: verdict {v.verdict!r} is not in the vocabulary")
         scales = {s.strip() for s in r["scales"].split(",")}
-        rows.append({"id": r["id"], "section": r["section"], "group": r["group"],
+        rows.append({"id": r["id"], "section": r["section"], "group": r["group"], "theme": r["theme"],
                      "paraphrase": r["paraphrase"], "kind": r["kind"],
                      "scale": scale, "applies": "any" in scales or scale in scales, "verdict": v.verdict,
                      "paper": v.paper, "ours": v.ours, "delta": v.delta, "text": v.text, "evidence": v.evidence,

@@ -1,39 +1,59 @@
-"""The claims as the report chapter shows them: HTML tables of verdicts (both scales side by side) and of
-the gap per paper table, built with `sgnlib.tables.html_table`."""
+"""The claims as the report chapter shows them: HTML tables of verdicts (scales side by side, one
+table per theme), the counts of empirical claims per scale, and the gap per paper table, built with
+`sgnlib.tables.html_table`."""
 from __future__ import annotations
 
 import pandas as pd
 
 from ..tables import ABOVE_TINT, BELOW_TINT, html_table
+from .core import VOCABULARY
 
 COLOURS = {"REPRODUCED": ABOVE_TINT, "NOT REPRODUCED": BELOW_TINT, "PARTLY": "#f3e6c4", "NO DATA": "#eeeeee",
            "NOT TESTABLE": "#eeeeee"}
 
 
-def wide(results: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """One row per claim: id, claim, the paper's value, then per scale its verdict and 'paper X, ours Y (Δ)'."""
+SHORT = {"REPRODUCED": "reproduced", "PARTLY": "partly", "NOT REPRODUCED": "not reproduced",
+         "NO DATA": "no data", "NOT TESTABLE": "not testable"}
+
+
+def theme_table(results: dict[str, pd.DataFrame], theme: str) -> pd.DataFrame:
+    """The claims of one theme: id, claim ("paraphrase — paper: value"), then per scale its verdict
+    and our value with the difference, in one cell ("verdict: ours (Δ)")."""
     first = next(iter(results.values()))
-    out = first[["id", "paraphrase", "paper"]].rename(columns={"paraphrase": "claim", "paper": "paper says"})
+    rows = first[first.theme == theme]
+    out = pd.DataFrame({"id": rows.id, "claim": rows.paraphrase + " — paper: " + rows.paper})
     for scale, r in results.items():
-        r = r.set_index("id")
-        out[f"{scale}: verdict"] = out.id.map(r.verdict)
-        out[f"{scale}: ours (Δ)"] = out.id.map(r.ours.astype(str) + " (" + r.delta.astype(str) + ")")
-    return out
+        r = r.set_index("id").loc[rows.id]
+        ours = [f"{SHORT[v]}: {o} ({d})" if o not in ("–", "") else SHORT[v]
+                for v, o, d in zip(r.verdict, r.ours.astype(str), r.delta.astype(str))]
+        out[scale] = ours
+    return out.reset_index(drop=True)
 
 
-def claims_html(results: dict[str, pd.DataFrame], uid: str = "claims") -> str:
-    w = wide(results)
-    cols = list(w.columns)
-    cap = ("Every claim of the paper (data/paper/claims.csv) with its verdict at each scale, computed by "
-           "sgnlib.claims.evaluate; thresholds are fixed in the CSV. Blue: reproduced, vermilion: not "
-           "reproduced, sand: partly, grey: no data / not testable.")
-    def style(i, c):  # long unbroken tokens (formulas, commands) must wrap inside an 800 px column
+def theme_html(results: dict[str, pd.DataFrame], theme: str, uid: str) -> str:
+    """`theme_table` as HTML, each scale's cell coloured by its verdict; fits an 800 px column."""
+    t = theme_table(results, theme)
+    verdict = {s: r.set_index("id").verdict for s, r in results.items()}
+    cap = (f"Claims about {theme}: the paper's statement and value, then at each scale our verdict "
+           f"and value (difference to the paper). Blue: reproduced, sand: partly, vermilion: not "
+           f"reproduced, grey: no data or not testable.")
+
+    def style(i, c):
         if c == "id":
             return "white-space:nowrap;"
-        if c.endswith(": verdict"):
-            return f"background:{COLOURS.get(w.iloc[i][c], '')};"
+        if c in verdict:
+            return f"background:{COLOURS[verdict[c][t.id.iloc[i]]]};word-break:break-word;font-size:0.92em;"
         return "word-break:break-word;"
-    return html_table(w, uid, cap, text_columns=tuple(cols), cell_style=style)
+    return html_table(t, uid, cap, text_columns=tuple(t.columns), cell_style=style)
+
+
+def empirical_counts(results: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Per scale: how many of the paper's empirical claims each verdict has (rows: scales)."""
+    rows = {s: r[r.group == "empirical"].verdict.value_counts() for s, r in results.items()}
+    t = pd.DataFrame(rows).T.reindex(columns=list(VOCABULARY), fill_value=0).fillna(0).astype(int)
+    t.columns = [SHORT[c] for c in t.columns]
+    t.index.name = "scale"
+    return t
 
 
 def gaps_html(gaps: pd.DataFrame, uid: str = "gaps") -> str:
