@@ -16,7 +16,7 @@ from .reader import final_rows, layer_order
 FIG_DIR = REPO_ROOT / "figures"
 OKABE_ITO = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
 MARKERS = "osD^vPX*"
-PCT = "% Gaussian dimensions (point masses counted)"
+PCT = "% Gaussian (point masses counted)"
 OURS = (Line2D([], [], color="k", ls="-", marker="o", ms=3), "ours (band: ± 1 std over repeats)")
 PAPER = (Line2D([], [], color="k", ls="--"), "paper (its tables)")
 NULL = (Line2D([], [], color="grey", ls=":"), "95 % null ceiling")
@@ -55,7 +55,7 @@ def save(fig, name: str) -> Saved:
     """Lay out, save to figures/<name>.png (no version metadata: reproducible bytes), close, return."""
     FIG_DIR.mkdir(exist_ok=True)
     fig.get_layout_engine() or fig.tight_layout()
-    fig.savefig(FIG_DIR / f"{name}.png", metadata={"Software": None})
+    fig.savefig(FIG_DIR / f"{name}.png", metadata={"Software": None}, bbox_inches="tight", pad_inches=0.05)
     plt.close(fig)
     return Saved(fig, FIG_DIR / f"{name}.png")
 
@@ -143,14 +143,17 @@ def _by_epoch(g, models_, batch_size, n_batches):
 
 
 def gaussianity_over_epochs(g: pd.DataFrame, models_: list[str], name: str, source: str = "",
-                            batch_size: int = 128, n_batches: int = 200):
-    """Fig 1: % Gaussian per layer at each checkpoint (batch 128, 200 minibatches), a panel per model."""
+                            batch_size: int = 128, n_batches: int = 200, marks=()):
+    """Fig 1: % Gaussian per layer at each checkpoint (batch 128, 200 minibatches), a panel per model;
+    `marks`: epochs drawn as thin vertical lines (the learning-rate drops)."""
     style()
     d = _by_epoch(g, models_, batch_size, n_batches)
     fig, axes = plt.subplots(1, len(models_), squeeze=False, sharey=True, figsize=(7.0, 3.6))
     for ax, m in zip(axes[0], models_):
         _series(ax, d.loc[m], layer_order(d.loc[m].index.get_level_values(0)),
                 {"alexnet": "AlexNet", "alexnet_bn": "AlexNet-BN"}.get(m, m))
+        for e in marks:
+            ax.axvline(e, color="grey", lw=0.8, ls="-", alpha=0.5)
         ax.set_xlabel("training epoch of the checkpoint")
     axes[0][0].set_ylabel(PCT)
     _legend_below(fig, axes, (NULL,), ncol=7, bottom=0.08)

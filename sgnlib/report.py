@@ -89,7 +89,9 @@ def training_facts(by_scale: dict) -> dict[str, str]:
         for m in ("alexnet", "alexnet_bn"):
             for layer in ("Layer 3", "Layer 4"):
                 s, key = over_epochs(g, m, layer), f"{scale}-{m}-{layer[-1]}"
-                out.update({f"{key}-first": fmt(s.iloc[0]), f"{key}-last": fmt(s.iloc[-1])})
+                if len(s):  # a run still training has no series yet
+                    out.update({f"{key}-first": fmt(s.iloc[0]), f"{key}-last": fmt(s.iloc[-1]),
+                                f"{key}-max": fmt(s.max()), f"{key}-last-epoch": str(s.index[-1])})
     g = by_scale["gpu-short"]
     span = g[(g.model == "resnet20") & (g.batch_size == 128)].groupby("layer").gauss_pct_incl_degenerate
     span = span.max() - span.min()

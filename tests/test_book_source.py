@@ -2,7 +2,6 @@
 block in a Markdown list about 79 (the site check measures the rendered page; this finds the line
 before a build)."""
 import json
-import re
 from pathlib import Path
 
 import pytest
@@ -30,8 +29,39 @@ def test_notebook_code_and_text_output_fit(path):
     assert not long, f"lines over {WIDTH} characters (cell, kind, line): {long}"
 
 
-@pytest.mark.parametrize("path", sorted(BOOK.rglob("*.md")), ids=lambda p: str(p.relative_to(BOOK)))
+def _markdown(path: Path) -> str:
+    if path.suffix == ".md":
+        return path.read_text()
+    cells = json.loads(path.read_text())["cells"]
+    return "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+
+
+def code_blocks(text: str) -> list[list[str]]:
+    """The lines of each fenced code block (a fence without a directive, or {code-block})."""
+    blocks, current, fence = [], None, None
+    for line in text.split("\n"):
+        stripped = line.strip()
+        if fence is None and stripped.startswith("```"):
+            fence = stripped[:len(stripped) - len(stripped.lstrip("`"))]
+            info = stripped[len(fence):]
+            current = [] if not info.startswith("{") or info.startswith("{code") else None
+        elif fence is not None and stripped == fence:
+            if current is not None:
+                blocks.append(current)
+            fence, current = None, None
+        elif current is not None:
+            current.append(stripped)
+    return blocks
+
+
+@pytest.mark.parametrize("path", sorted([*BOOK.rglob("*.md"), *BOOK.rglob("*.ipynb")]),
+                         ids=lambda p: str(p.relative_to(BOOK)))
 def test_markdown_code_blocks_fit(path):
-    blocks = re.findall(r"^ *```[^\n{]*\n(.*?)^ *```", path.read_text(), flags=re.S | re.M)
-    long = [line.strip() for b in blocks for line in b.split("\n") if len(line.strip()) > MARKDOWN_WIDTH]
+    blocks = code_blocks(_markdown(path))
+    long = [line for block in blocks for line in block if len(line) > MARKDOWN_WIDTH]
     assert not long, f"{path.name}: code lines over {MARKDOWN_WIDTH} characters: {long}"
+
+
+def test_code_blocks_pairs_fences_and_skips_directives():
+    text = "```{glue:figure} f\ncaption\n```\nprose\n  ```bash\n  a b\n  ```\n```{code-block} py\nx\n```"
+    assert code_blocks(text) == [["a b"], ["x"]]

@@ -25,3 +25,25 @@ def test_empirical_counts_keep_other_groups_out():
     c = present.empirical_counts({"a": r})
     assert c.loc["a", "reproduced"] == 1 and c.loc["a"].sum() == 1
     assert list(c.columns) == ["reproduced", "partly", "not reproduced", "no data", "not testable"]
+
+
+def test_combine_verdicts_of_several_claims():
+    c = present.combine
+    assert c(["REPRODUCED", "REPRODUCED"]) == "REPRODUCED"
+    assert c(["REPRODUCED", "NO DATA"]) == "REPRODUCED"           # missing data does not count
+    assert c(["NOT REPRODUCED", "NOT REPRODUCED"]) == "NOT REPRODUCED"
+    assert c(["REPRODUCED", "NOT REPRODUCED"]) == c(["PARTLY"]) == "PARTLY"
+    assert c(["NO DATA", "NOT TESTABLE"]) == "NO DATA" and c(["NOT TESTABLE"]) == "NOT TESTABLE"
+
+
+def test_headlines_cover_known_claims_and_link_their_chapter():
+    from sgnlib import claims
+    ids = set(claims.load_claims().id)
+    assert all(set(i) <= ids for _, i, _ in present.HEADLINES)
+    r = pd.DataFrame({"id": sorted(ids), "verdict": "NO DATA"})
+    r.loc[r.id == "C18", "verdict"] = "REPRODUCED"
+    md = present.headlines_markdown({"a": r, "b": r.assign(verdict="NOT REPRODUCED")})
+    first = md.splitlines()[2]
+    assert first.startswith("| {doc}`Gaussianity rises with the batch size (AlexNet) <results/alexnet>` (C18, C21)")
+    assert first.endswith("| reproduced | not reproduced |")
+    assert len(md.splitlines()) == 2 + len(present.HEADLINES)

@@ -67,3 +67,55 @@ def gaps_html(gaps: pd.DataFrame, uid: str = "gaps") -> str:
            "(cells: ours/paper's), the mean signed gap, beside the paper's mean std over its 5 repeats and ours "
            "over our n repeats.")
     return html_table(g, uid, cap, text_columns=("at",), cell_style=lambda i, c: "word-break:break-word;")
+
+
+# the landing page's questions: (question, the claims that answer it, the chapter with the evidence)
+HEADLINES = (
+    ("Gaussianity rises with the batch size (AlexNet)", ("C18", "C21"), "results/alexnet"),
+    ("Layer 1 is the most Gaussian, layers 4-5 the least", ("C22", "C23"), "results/alexnet"),
+    ("Our cells match Tables 1-2 (AlexNet)", ("C30", "C31"), "results/alexnet"),
+    ("600 minibatches give lower percentages than 200", ("C29",), "results/alexnet"),
+    ("Conv layers 3-4 lose Gaussianity over training; BatchNorm keeps it", ("C15", "C16", "C17"),
+     "results/training"),
+    ("ResNet-56 stays above 85 % (Tables 3-4)", ("C34", "C32"), "results/resnet"),
+    ("Larger β/σ³ means less Gaussian (the Berry-Esseen reading)", ("C41", "C46", "C47"),
+     "results/moments"),
+    ("Tail indices rise to 2 with the batch size", ("C48", "C50"), "results/tails"),
+)
+
+
+def combine(verdicts) -> str:
+    """One verdict for several claims: all reproduced -> REPRODUCED; none reproduced or partly and one
+    not -> NOT REPRODUCED; no data where nothing else exists -> NO DATA; anything else -> PARTLY.
+    Claims without data do not count when others have it."""
+    have = [v for v in verdicts if v not in ("NO DATA", "NOT TESTABLE")]
+    if not have:
+        return "NO DATA" if "NO DATA" in verdicts else "NOT TESTABLE"
+    if all(v == "REPRODUCED" for v in have):
+        return "REPRODUCED"
+    if all(v == "NOT REPRODUCED" for v in have):
+        return "NOT REPRODUCED"
+    return "PARTLY"
+
+
+def headlines(results: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The landing page's table: question, claims, chapter, then per scale the combined verdict."""
+    rows = []
+    for question, ids, chapter in HEADLINES:
+        row = {"question": question, "claims": ", ".join(ids), "chapter": chapter}
+        for scale, r in results.items():
+            v = r.set_index("id").verdict
+            row[scale] = combine([v[i] for i in ids])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def headlines_markdown(results: dict[str, pd.DataFrame]) -> str:
+    """`headlines` as a MyST table: the question links to its chapter, each scale's verdict in words."""
+    t = headlines(results)
+    scales = list(results)
+    lines = ["| the paper says | " + " | ".join(scales) + " |", "|---" * (len(scales) + 1) + "|"]
+    for _, r in t.iterrows():
+        verdicts = " | ".join(SHORT[r[s]] for s in scales)
+        lines.append(f"| {{doc}}`{r.question} <{r.chapter}>` ({r.claims}) | {verdicts} |")
+    return "\n".join(lines)
