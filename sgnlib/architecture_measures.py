@@ -85,3 +85,29 @@ def judge(c_variant: pd.DataFrame, c_base: pd.DataFrame, spread: float) -> str:
     if dv < db - 2 * spread and sv < sb:
         return "clearly closer"
     return "farther" if dv > db and sv > sb else "not clearly closer"
+
+
+def architectures(g: pd.DataFrame, baseline: str = "alexnet", variants=None,
+                  n_batches: int = 200) -> pd.DataFrame:
+    """Both measures for the baseline and each variant present in the protocol rows `g` (seed 0, no
+    recipe or capture option, final checkpoint), each on its own corresponding layers, with the
+    judgement against the baseline as declared above: architecture, layers, cells, distance,
+    slope_error, judgement; the seed spread and its number of seeds in `attrs`."""
+    from .protocol_study import VARIANTS, with_factors
+    variants = VARIANTS.get(baseline, ()) if variants is None else variants
+    f = with_factors(g, baseline, n_batches)
+    spread, seeds = seed_spread(g, baseline, n_batches)
+    base = cells(f[f.factor == "baseline"], baseline, n_batches)
+    rows = []
+    for arch in (baseline, *variants):
+        factor = "baseline" if arch == baseline else f"architecture={arch}"
+        c = cells(f[f.factor == factor], arch, n_batches)
+        if not len(c):
+            continue
+        verdict = "baseline" if arch == baseline else judge(c, base, spread) if len(base) else "no baseline"
+        rows.append({"architecture": arch, "layers": c.layer.nunique(), "cells": len(c),
+                     "distance": distance(c), "slope_error": slope_error(c), "judgement": verdict})
+    out = pd.DataFrame(rows, columns=["architecture", "layers", "cells", "distance", "slope_error",
+                                      "judgement"])
+    out.attrs.update(seed_spread=spread, seeds=seeds)
+    return out

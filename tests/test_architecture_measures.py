@@ -62,3 +62,19 @@ def test_seed_spread_is_the_sd_of_distances_across_seeds():
                    for s, gap in enumerate((10, 12, 14))])
     sd, n = am.seed_spread(g)
     assert n == 3 and sd == pytest.approx(np.std([10, 12, 14], ddof=1))
+
+
+def test_architectures_table_measures_each_network_on_its_own_layers_and_judges_it():
+    p = am.paper_cells().set_index(["layer", "batch_size"]).paper
+    base = pd.concat([rows("alexnet", {k: [v - 20 + s] for k, v in p.items()}, seed=s) for s in (0, 1, 2)])
+    tables = rows("alexnet_text_tables", {k: [v - 4] for k, v in p.items()})
+    sizes = am.paper_cells().drop_duplicates("layer").set_index("layer").weight_size.to_dict()
+    text = rows("alexnet_text", {k: [v - 30] for k, v in p.items()}, d={**sizes, "Layer 1": 4800, "Layer 6": 1920})
+    t = am.architectures(pd.concat([base, tables, text], ignore_index=True)).set_index("architecture")
+    assert list(t.index) == ["alexnet", "alexnet_text", "alexnet_text_tables"]
+    assert t.loc["alexnet", "distance"] == pytest.approx(20.0) and t.loc["alexnet", "judgement"] == "baseline"
+    assert t.loc["alexnet_text_tables", "judgement"] == "clearly closer"
+    assert t.loc["alexnet_text", "layers"] == 4 and t.loc["alexnet_text", "cells"] == 16
+    assert t.loc["alexnet_text", "distance"] == pytest.approx(30.0)
+    assert t.loc["alexnet_text", "judgement"] == "not clearly closer"   # farther, but slopes no worse
+    assert t.attrs["seeds"] == 3 and t.attrs["seed_spread"] == pytest.approx(1.0)
