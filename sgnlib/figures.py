@@ -1,5 +1,6 @@
 """The book's figures (paper Figs 1-6, theory checks; Figs 7-9 are in `sgnlib.tail_figures`): each function draws from tidy result tables, saves
-figures/<name>.png and returns it (`Saved`), which the notebooks glue into a numbered MyST figure with
+figures/<name>.svg (vector: sharp at any zoom, smaller than a 2x raster) and returns it (`Saved`),
+which the notebooks glue into a numbered MyST figure with
 caption and alt text. Colours: Okabe-Ito (colour-blind safe) for up to eight categories, viridis for
 ordered ones (batch sizes), small multiples beyond; ours solid, the paper's dashed.
 """
@@ -27,7 +28,7 @@ RESNET_GROUPS = {"first and final": ("First Layer", "Final Layer"), "block 1": (
 def style():
     import seaborn as sns
     sns.set_theme(context="paper", style="whitegrid", font_scale=1.0)
-    plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 200, "figure.figsize": (7.0, 3.2),
+    plt.rcParams.update({"figure.dpi": 100, "figure.figsize": (7.0, 3.2),
                          "axes.prop_cycle": plt.cycler(color=OKABE_ITO)})
 
 
@@ -41,23 +42,26 @@ def colours(n: int, ordered: bool = False) -> list:
 
 
 class Saved:
-    """A saved figure: its PNG for glue and IPython under any backend; other attributes are the figure's."""
+    """A saved figure: its SVG for glue and IPython under any backend; other attributes are the figure's."""
 
     def __init__(self, fig, path):
-        self.figure, self.path, self.name, self._png = fig, path, path.stem, path.read_bytes()
+        self.figure, self.path, self.name, self._svg = fig, path, path.stem, path.read_text()
 
-    _repr_png_ = lambda self: self._png  # noqa: E731
+    _repr_svg_ = lambda self: self._svg  # noqa: E731
     __repr__ = lambda self: f"<figure {self.name}>"  # noqa: E731
     __getattr__ = lambda self, attr: getattr(self.figure, attr)  # noqa: E731
 
 
 def save(fig, name: str) -> Saved:
-    """Lay out, save to figures/<name>.png (no version metadata: reproducible bytes), close, return."""
+    """Lay out, save to figures/<name>.svg (no date or version metadata, fixed ids: reproducible
+    bytes; text kept as text), close, return."""
     FIG_DIR.mkdir(exist_ok=True)
     fig.get_layout_engine() or fig.tight_layout()
-    fig.savefig(FIG_DIR / f"{name}.png", metadata={"Software": None}, bbox_inches="tight", pad_inches=0.05)
+    with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": "sgn-book"}):
+        fig.savefig(FIG_DIR / f"{name}.svg", metadata={"Date": None, "Creator": None},
+                    bbox_inches="tight", pad_inches=0.05)
     plt.close(fig)
-    return Saved(fig, FIG_DIR / f"{name}.png")
+    return Saved(fig, FIG_DIR / f"{name}.svg")
 
 
 def _plain_log_ticks(ax, ticks=(1, 2, 3, 5, 10, 20, 30, 50, 100)):
@@ -123,7 +127,7 @@ def resnet_vs_batch_size(g: pd.DataFrame, paper: pd.DataFrame, name: str, n_batc
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("batch size (log)")
         if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=6, loc="lower right")
+            ax.legend(fontsize=6, loc="best")
     axes[0].set_ylabel(PCT)
     _legend_below(fig, [], (OURS, PAPER, NULL), ncol=3, bottom=0.08)
     return save(fig, name)
@@ -171,7 +175,7 @@ def resnet_over_epochs(g: pd.DataFrame, name: str, model: str = "resnet20", batc
         _series(ax, d, [l for l in want if l in d.index.get_level_values(0)], title)
         ax.set_xlabel("epoch")
         if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=6, loc="lower right")
+            ax.legend(fontsize=6, loc="best")
     axes[0].set_ylabel(PCT)
     return save(fig, name)
 

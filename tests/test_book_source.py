@@ -65,3 +65,15 @@ def test_markdown_code_blocks_fit(path):
 def test_code_blocks_pairs_fences_and_skips_directives():
     text = "```{glue:figure} f\ncaption\n```\nprose\n  ```bash\n  a b\n  ```\n```{code-block} py\nx\n```"
     assert code_blocks(text) == [["a b"], ["x"]]
+
+
+ARGUMENT_PAGES = sorted([*BOOK.glob("theory/*.ipynb"), *BOOK.glob("results/*.ipynb"), BOOK / "report.ipynb",
+                         BOOK / "intro.ipynb"])
+
+
+@pytest.mark.parametrize("path", ARGUMENT_PAGES, ids=lambda p: str(p.relative_to(BOOK)))
+def test_code_is_folded_on_theory_results_and_report_pages(path):
+    """The argument first: a reader unfolds the code; only the experiments pages show it."""
+    shown = [i for i, c in enumerate(json.loads(path.read_text())["cells"]) if c["cell_type"] == "code"
+             and not {"hide-input", "remove-input", "remove-cell", "hide-cell"} & set(c["metadata"].get("tags", []))]
+    assert not shown, f"{path.name}: code cells {shown} show their input; tag them hide-input"

@@ -48,17 +48,19 @@ def test_ratio_histograms_are_normalised_per_layer(keep):
     np.testing.assert_allclose(line.get_xdata(), np.sqrt([2.0, 8.0, 32.0]))
 
 
-def test_save_returns_the_png_for_glue(tmp_path, monkeypatch):
+def test_save_returns_the_svg_for_glue(tmp_path, monkeypatch):
     import matplotlib.pyplot as plt
     monkeypatch.setattr(figures, "FIG_DIR", tmp_path)
     fig, ax = plt.subplots()
     ax.plot([1, 2], [3, 4])
     saved = figures.save(fig, "x")
-    assert saved._repr_png_()[:8] == b"\x89PNG\r\n\x1a\n" and repr(saved) == "<figure x>"
+    svg = saved._repr_svg_()
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg and repr(saved) == "<figure x>"
+    assert "<dc:date>" not in svg and "Matplotlib v" not in svg     # no date or version in the bytes
     assert saved.axes[0].get_lines()[0].get_ydata().tolist() == [3, 4]
     fig2, ax2 = plt.subplots()
     ax2.plot([1, 2], [3, 4])
-    assert figures.save(fig2, "y")._repr_png_() == saved._repr_png_()  # reproducible bytes
+    assert figures.save(fig2, "y")._repr_svg_() == svg  # reproducible bytes
 
 
 def test_resnet_vs_batch_size_panels_by_block_with_the_papers_values(keep):
