@@ -55,13 +55,18 @@ def over_epochs(g: pd.DataFrame, model: str, layer: str, batch_size: int = 128, 
     return s.groupby("checkpoint_epoch").gauss_pct_incl_degenerate.mean()
 
 
-def _l4(t, bs, col="ours_mean", digits=1):
-    return fmt(t.set_index(["layer", "batch_size"]).loc[("Layer 4", bs), col], digits)
+def _l4(t, bs, col="ours_mean", digits=1, layer="Layer 4"):
+    return fmt(t.set_index(["layer", "batch_size"]).loc[(layer, bs), col], digits)
 
 
-def alexnet_facts(g, t1, t2, t1c) -> dict[str, str]:
-    """The numbers the AlexNet chapter quotes: Tables 1-2 (gpu-short scale t1, t2; cpu t1c), Layer 4 over training."""
-    out = {f"{n}-{k}": str(v) for n, t in (("t1", t1), ("t2", t2), ("t1c", t1c)) for k, v in agreement(t).items()}
+def alexnet_facts(g, t1, t2, t1c, t1x=None) -> dict[str, str]:
+    """The numbers the AlexNet chapter quotes: Tables 1-2 (gpu-short scale t1, t2; cpu t1c; the
+    300-epoch run t1x, when it has rows), Layer 4 over training."""
+    named = (("t1", t1), ("t2", t2), ("t1c", t1c)) + ((("t1x", t1x),) if t1x is not None else ())
+    out = {f"{n}-{k}": str(v) for n, t in named for k, v in agreement(t).items()}
+    if t1x is not None:
+        out.update({f"t1x-l{i}-{bs}": _l4(t1x, bs, layer=f"Layer {i}") for i in (1, 4) for bs in (64, 128, 2048)
+                    if ((t1x.layer == f"Layer {i}") & (t1x.batch_size == bs)).any()})
     for bs in (64, 2048):
         for n, t in (("t1", t1), ("t2", t2)):
             out.update({f"{n}-l4-{bs}": _l4(t, bs), f"{n}-l4-{bs}-paper": _l4(t, bs, "paper_mean", 2)})

@@ -167,3 +167,6 @@ def test_facts_quoted_by_the_chapters():
 
 def test_discrepancies_html_has_one_row_per_finding():
     assert len(report.paper_discrepancies()) == tables.discrepancies_html(report.paper_discrepancies()).count("<tr>") - 1
+    fx = report.alexnet_facts(g, t1, t2, t1, t1x=t1)
+    assert fx["t1x-l4-2048"] == "37.0" and fx["t1x-l1-64"] == "91.0" and fx["t1x-cells"] == "6"
+    assert "t1x-cells" not in f
