@@ -28,20 +28,14 @@ from . import models
 from .data import SOURCES, n_train_images, shipped_test_sha256
 from .stats.shapiro import N_MAX, N_MIN
 from .config_checks import ConfigError, check_int as _int, recipe_value as _recipe_value
+from .stages import STAGES
 from .train import Recipe, checkpoint_expect, recipe_identity
 
-# the fields each stage reads beyond the common ones (`layers` is optional: None = every weight layer),
-# and a version bumped whenever a stage's
-# numbers change meaning (it enters the id, so old results are never mistaken for new ones)
-STAGE_FIELDS = {
-    "train": ("checkpoint_epochs",),
-    "capture": ("checkpoint_epoch", "batch_size", "n_batches", "repeat", "layers", "protocol"),
-    "moments": ("checkpoint_epoch", "n_samples"),
-    "berry_esseen": ("checkpoint_epoch", "batch_size", "n_batches", "n_samples"),
-    "examples": ("checkpoint_epoch", "batch_size", "n_batches", "layers"),
-}
-# capture 2 / examples 2: Mohammadi tail index unclipped, block size as Simsekli et al. (largest divisor <= sqrt K)
-STAGE_VERSION = {"train": 1, "capture": 2, "moments": 1, "berry_esseen": 1, "examples": 2}
+# per stage (declared by its module, `sgnlib.stages`): the fields it reads beyond the common ones
+# (`layers` and `protocol` are optional: None = every weight layer, () = the default protocol), and
+# the version that enters its ids
+STAGE_FIELDS = {name: stage.FIELDS for name, stage in STAGES.items()}
+STAGE_VERSION = {name: stage.VERSION for name, stage in STAGES.items()}
 COMMON = ("stage", "model", "epochs", "seed", "subset", "data_source", "data_sha256", "recipe")
 OPTIONAL = ("layers", "protocol")
 # capture protocol (the factors of the protocol study); only values that differ from these enter the id
@@ -51,7 +45,7 @@ PROTOCOL_CHOICES = {"sampling": ("without_replacement", "with_replacement", "ind
                     "augment": (False, True), "bn": ("batch", "running"), "precision": ("float32", "float64"),
                     "trajectory": (False, True)}
 BN_MODELS = ("alexnet_bn", "resnet20", "resnet56")
-TEST_SPLIT_STAGES = ("train",)  # the stages whose numbers the test split changes
+TEST_SPLIT_STAGES = tuple(name for name, stage in STAGES.items() if stage.READS_TEST_SPLIT)
 # each network's definition (sgnlib.models: layers, initialization, forward), pinned by
 # tests/test_model_identity.py; a version above 1 enters ids and checkpoint keys
 MODEL_VERSION = {m: 1 for m in models.MODELS}

@@ -19,14 +19,11 @@ import pandas as pd
 from .capture import NonFiniteGradientError
 from .config import Config, ConfigError
 from .data import DataNotFoundError
-from .paths import REPO_ROOT, RUNS_DIR
-from .stages import Context, run_stage
-from .stages.context import DataChangedError
+from .paths import RUNS_DIR
+from .stage_context import Context, DataChangedError
+from .stages import STAGES, run_stage
 from .store import ResultStore, StoreError
 from .train import CheckpointError, NonFiniteLossError, load_checkpoint
-
-NOTEBOOK = {"train": "book/experiments/train.ipynb"}
-NOTEBOOK_DEFAULT = "book/experiments/noise_capture.ipynb"
 
 
 class EngineError(RuntimeError):
@@ -64,40 +61,70 @@ def validate(cfgs: list[Config], ctx: Context) -> None:
                               f"configuration in this sweep writes it; add the train stage or point --checkpoints at it")
 
 
-def _run_papermill(cfg: Config, ctx: Context, runs_dir: Path) -> dict[str, pd.DataFrame]:
+def _run_papermill(cfg: Config, ctx: Context, runs_dir: Path,
+                   notebooks: Path) -> dict[str, pd.DataFrame]:
+    """Execute the stage's notebook (`notebooks` / its NOTEBOOK) into runs_dir/<config id>.ipynb
+    and read back the tables it hands over."""
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
     out = Path(runs_dir) / f"{cfg.config_id}.ipynb"
     out.parent.mkdir(parents=True, exist_ok=True)
+    notebook = Path(notebooks) / STAGES[cfg.stage].NOTEBOOK
     with tempfile.TemporaryDirectory(prefix="sgn-stage-") as staged:
         params = {"config": json.dumps(cfg.to_dict()), "device": str(ctx.device),
                   "checkpoint_dir": str(ctx.checkpoint_dir), "output_dir": staged}
         try:
-            pm.execute_notebook(str(REPO_ROOT / NOTEBOOK.get(cfg.stage, NOTEBOOK_DEFAULT)), str(out),
-                                parameters=params, progress_bar=False, cwd=str(REPO_ROOT / "book" / "experiments"))
+            pm.execute_notebook(str(notebook), str(out), parameters=params, progress_bar=False,
+                                cwd=str(notebook.parent))
         except PapermillExecutionError as e:
             raise EngineError(f"{e.ename}: {e.evalue} (executed notebook: {out})") from None
         return {p.name.split(".")[0]: pd.read_csv(p, dtype=str, keep_default_na=False)
                 for p in sorted(Path(staged).glob("*.csv*"))}
 
 
-def execute(cfg: Config, ctx: Context, runner: str = "inprocess", runs_dir=None) -> dict[str, pd.DataFrame]:
+RUNNERS = ("inprocess", "papermill")
+
+
+def check_runner(runner: str, notebooks=None) -> None:
+    """A known runner; papermill with a folder that holds every stage's notebook."""
+    if runner not in RUNNERS:
+        raise ConfigError(f"unknown runner {runner!r}; use inprocess or papermill")
+    if runner != "papermill":
+        return
+    if notebooks is None:
+        raise ConfigError("the papermill runner needs the folder of the stage notebooks "
+                          "(notebooks=...; the command line passes book/experiments)")
+    missing = sorted({s.NOTEBOOK for s in STAGES.values()
+                      if not (Path(notebooks) / s.NOTEBOOK).is_file()})
+    if missing:
+        raise ConfigError(f"notebook folder {notebooks} lacks {', '.join(missing)}; "
+                          f"point --notebooks at the folder holding the stage notebooks")
+
+
+def execute(cfg: Config, ctx: Context, runner: str = "inprocess", runs_dir=None,
+            notebooks=None) -> dict[str, pd.DataFrame]:
+    """One configuration's tables, computed here (inprocess) or by its stage's notebook."""
+    check_runner(runner, notebooks)
     if runner == "inprocess":
         return run_stage(cfg, ctx)
-    if runner == "papermill":
-        return _run_papermill(cfg, ctx, Path(runs_dir or RUNS_DIR))
-    raise ConfigError(f"unknown runner {runner!r}; use inprocess or papermill")
+    return _run_papermill(cfg, ctx, Path(runs_dir or RUNS_DIR), Path(notebooks))
 
 
 class Sweep:
     """One sweep over `cfgs` into `store`: `run()` returns the ids this process computed and committed."""
 
-    def __init__(self, cfgs: list[Config], store: ResultStore, ctx: Context, runner: str = "inprocess",
-                 runs_dir=None, wait_s: float = 6 * 3600, log=print, universe: list[Config] | None = None):
-        """universe: the whole sweep when `cfgs` is one shard of it (train configurations are found there)."""
+    def __init__(self, cfgs: list[Config], store: ResultStore, ctx: Context,
+                 runner: str = "inprocess", runs_dir=None, wait_s: float = 6 * 3600, log=print,
+                 universe: list[Config] | None = None, notebooks=None):
+        """universe: the whole sweep when `cfgs` is one shard of it (train configurations are found
+        there). runner papermill: `notebooks` is the folder of the stage notebooks."""
+        check_runner(runner, notebooks)
         self.cfgs, self.store, self.ctx, self.runner = cfgs, store, ctx, runner
         self.universe = universe or cfgs
-        self.runs_dir, self.wait_s, self.log = runs_dir, wait_s, log
+        self.runs_dir, self.wait_s, self.log, self.notebooks = runs_dir, wait_s, log, notebooks
+
+    def _execute(self, cfg: Config) -> dict[str, pd.DataFrame]:
+        return execute(cfg, self.ctx, self.runner, self.runs_dir, self.notebooks)
 
     def _commit_run(self, cfg: Config) -> bool:
         """With cfg's claim held: compute and commit unless someone committed it meanwhile."""
@@ -105,7 +132,7 @@ class Sweep:
             return False
         if cfg.needs_training():
             self._ensure_checkpoint(cfg)
-        tables = execute(cfg, self.ctx, self.runner, self.runs_dir)
+        tables = self._execute(cfg)
         return self.store.commit(cfg.to_dict(), tables, cfg.config_id)
 
     def _ensure_checkpoint(self, cfg: Config) -> None:
@@ -122,7 +149,7 @@ class Sweep:
                               f"(lock {self.store.folder / '.claims'}); rerun later or raise --wait")
         try:
             if not path.exists():
-                tables = execute(train, self.ctx, self.runner, self.runs_dir)
+                tables = self._execute(train)
                 self.store.commit(train.to_dict(), tables, train.config_id)
         finally:
             lk.release()
@@ -169,19 +196,19 @@ class Sweep:
             lk.release()
 
 
+# training images per second (forward and backward) by device kind and model; the CPU figures are
+# measured on 2 cores
+THROUGHPUT = {
+    "cpu": {"alexnet": 3000, "alexnet_bn": 2500, "resnet20": 400, "resnet56": 140,
+            "alexnet_text": 800, "alexnet_text_tables": 1200, "alexnet_text_tables_p5": 800},
+    "cuda": {"alexnet": 40000, "alexnet_bn": 35000, "resnet20": 15000, "resnet56": 6000,
+             "alexnet_text": 20000, "alexnet_text_tables": 20000, "alexnet_text_tables_p5": 20000}}
+
+
 def estimate_seconds(cfgs: list[Config], device_kind: str = "cpu") -> float:
-    """Rough time: CPU figures measured on 2 cores (AlexNet about 3,000 img/s fwd+bwd)."""
-    ips = {"cpu": {"alexnet": 3000, "alexnet_bn": 2500, "resnet20": 400, "resnet56": 140, "alexnet_text": 800,
-                   "alexnet_text_tables": 1200, "alexnet_text_tables_p5": 800},
-           "cuda": {"alexnet": 40000, "alexnet_bn": 35000, "resnet20": 15000, "resnet56": 6000,
-                    "alexnet_text": 20000, "alexnet_text_tables": 20000, "alexnet_text_tables_p5": 20000}}[device_kind]
+    """Rough time: the sum of each configuration's stage cost (`sgnlib.stages`) at `THROUGHPUT`."""
+    ips = THROUGHPUT[device_kind]
     total = 0.0
     for c in cfgs:
-        n_train = 50000 if not c.subset else 10 * c.subset
-        if c.stage == "train":
-            total += c.epochs * n_train * 1.1 / ips[c.model]
-        elif c.stage in ("capture", "berry_esseen", "examples"):
-            total += c.batch_size * c.n_batches / ips[c.model] + 5
-        else:
-            total += c.n_samples * (20 if device_kind == "cpu" else 1) / ips[c.model] * 10
+        total += STAGES[c.stage].cost(c, ips[c.model], device_kind)
     return total

@@ -178,6 +178,7 @@ def run(a, cfgs: list[Config], universe: list[Config], store, ctx, done: set, ru
     trains = [c.to_dict() for c in universe if c.stage == "train"]
     base = {"trains": trains, "results": str(Path(store.folder).resolve()),
             "checkpoints": str(Path(ctx.checkpoint_dir).resolve()), "device": a.device, "runner": a.runner,
+            "notebooks": a.notebooks,
             "runs_dir": str(Path(runs_dir).resolve()), "wait_s": a.wait, "deadline_s": a.deadline}
     specs = [{**base, "name": f"job {i} ({j.name})", "configs": [c.to_dict() for c in j.configs]}
              for i, j in enumerate(jobs)]

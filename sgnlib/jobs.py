@@ -182,7 +182,7 @@ def describe(jobs: list[Job], device_kind: str) -> list[str]:
 def run_job(spec: dict) -> dict:
     """One job, on the worker: a `Sweep` over spec["configs"] (dicts) into spec["results"].
     Plain data in and out, so submitit pickles it to any node."""
-    from .stages import Context
+    from .stage_context import Context
     from .store import ResultStore
     t0 = time.perf_counter()
     cfgs = [Config.from_dict(d) for d in spec["configs"]]
@@ -190,7 +190,7 @@ def run_job(spec: dict) -> dict:
     ctx = Context(spec["device"], spec["checkpoints"])
     print(f"{spec['name']} on {socket.gethostname()} ({ctx.device}): {len(cfgs)} configuration(s)", flush=True)
     ran = Sweep(cfgs, ResultStore(spec["results"]), ctx, spec["runner"], spec["runs_dir"], spec["wait_s"],
-                universe=cfgs + trains).run(spec.get("deadline_s"))
+                universe=cfgs + trains, notebooks=spec["notebooks"]).run(spec.get("deadline_s"))
     return {"ran": ran, "host": socket.gethostname(), "device": str(ctx.device),
             "wall_s": round(time.perf_counter() - t0, 1)}
 

@@ -19,13 +19,14 @@ from pathlib import Path
 from . import executors, presets
 from .config import ConfigError
 from .data import SOURCES, identify
-from .engine import USER_ERRORS, Sweep, estimate_seconds, validate
+from .engine import USER_ERRORS, Sweep, check_runner, estimate_seconds, validate
 from .paths import REPO_ROOT, RESULTS_DIR, RUNS_DIR
-from .stages import Context
+from .stage_context import Context
 from .folder_identity import data_refusal
 from .store import ResultStore, StoreError, merge
 
 COMMANDS = ("run", "merge", "verify", "forget")
+NOTEBOOKS = REPO_ROOT / "book" / "experiments"  # the stage notebooks the papermill runner executes
 
 
 def positive_int(text: str) -> int:
@@ -114,6 +115,8 @@ def _parser():
     r.add_argument("--repeats", type=positive_int, help="repeats of each grid cell (overrides the preset)")
     r.add_argument("--shard", help="i/k: run configurations i, i+k, i+2k, ... (all shards may share one folder)")
     r.add_argument("--runner", default="papermill", choices=["papermill", "inprocess"])
+    r.add_argument("--notebooks", default=str(NOTEBOOKS),
+                   help="folder of the stage notebooks (--runner papermill; default: book/experiments)")
     r.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     r.add_argument("--data-source", default="auto", choices=list(SOURCES))
     r.add_argument("--checkpoints", help="checkpoint folder (default: checkpoints/)")
@@ -191,6 +194,7 @@ def main(argv=None) -> int:
             print(f"{ResultStore(a.folder).forget(a.ids)} configuration(s) removed from {a.folder}")
         else:
             executors.check_options(a)
+            check_runner(a.runner, a.notebooks)
             if a.log_dir is not None:
                 check_writable_dir(Path(a.log_dir), "--log-dir")
             cfgs, universe, store, ctx, done, data = plan(a)
@@ -207,7 +211,8 @@ def main(argv=None) -> int:
                 print(f"{len(cfgs)} configurations ({len(todo)} to run); estimated "
                       f"{estimate_seconds(todo, ctx.device.type) / 60:.1f} min on {ctx.device.type}")
                 return 0
-            Sweep(cfgs, store, ctx, a.runner, RUNS_DIR / store.folder.name, a.wait, universe=universe).run(a.deadline, progress=True)
+            Sweep(cfgs, store, ctx, a.runner, RUNS_DIR / store.folder.name, a.wait, universe=universe,
+                  notebooks=a.notebooks).run(a.deadline, progress=True)
     except USER_ERRORS as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

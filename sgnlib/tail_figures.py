@@ -8,11 +8,11 @@ import pandas as pd
 from matplotlib.patches import Patch
 
 from . import figures
-from .stages.tail_index import null_band
+from .tail_histogram import null_band
 
 
 def null_band_of(rows: pd.DataFrame, n: int) -> tuple[float, float, float]:
-    """The null band (`stages.tail_index.null_band`) of tail-index rows of n samples: the one stored with
+    """The null band (`tail_histogram.null_band`) of tail-index rows of n samples: the one stored with
     capture-version-2 rows, else computed by the stage's function (version-1 rows carry none)."""
     if "null_q05" in rows and rows.null_q05.notna().any():
         r = rows[rows.null_q05.notna()].iloc[0]

@@ -164,7 +164,8 @@ def test_papermill_error_is_the_original_line_plus_notebook_path(tiny, tmp_path)
     cfgs, ctx, store = tiny
     bad = Config.from_dict({**cfgs[0].to_dict(), "data_sha256": "f" * 64})  # data that is not what we have
     with pytest.raises(EngineError, match=r"DataChangedError: .* \(executed notebook: .*\.ipynb\)") as e:
-        Sweep([bad], store, ctx, runner="papermill", runs_dir=tmp_path / "runs", log=lambda *_: None).run()
+        Sweep([bad], store, ctx, runner="papermill", runs_dir=tmp_path / "runs", log=lambda *_: None,
+              notebooks=REPO_ROOT / "book" / "experiments").run()
     assert "\n" not in str(e.value)
     assert store.done() == set()
 

@@ -7,7 +7,7 @@ import pytest
 
 from sgnlib import data, presets
 from sgnlib.stages import Context, run_stage
-from sgnlib.stages.context import DataChangedError
+from sgnlib.stage_context import DataChangedError
 from test_data import _write_mirror
 
 PRESET = """\

@@ -1,7 +1,8 @@
 """Stage `capture`: the minibatch gradient noise at one checkpoint (eq 2-3), tested column by column
 with Shapiro-Wilk. Tables: `gaussianity` (one row per layer: Tables 1-4, Figs 1, 2, 6) and
-`tail_index` (tail-index histograms per layer: Figs 7 and 9), both from one pass over the minibatches.
-The minibatches of repeat r are drawn with seed 1000 * seed + r (protocol in `sgnlib.capture`)."""
+`tail_index` (tail-index histograms per layer: Figs 7 and 9, `sgnlib.tail_histogram`), both from
+one pass over the minibatches. The minibatches of repeat r are drawn with seed 1000 * seed + r
+(protocol in `sgnlib.capture`)."""
 from __future__ import annotations
 
 import time
@@ -11,21 +12,34 @@ import torch
 import torch.nn.functional as F
 
 from ..capture import gaussianity_of_noise
-from ..config import Config
-from .context import Context, rows
-from .tail_index import tail_index_histogram
+from ..stage_context import Context, rows
+from ..tail_histogram import tail_index_histogram
+
+NAME = "capture"
+FIELDS = ("checkpoint_epoch", "batch_size", "n_batches", "repeat", "layers", "protocol")
+# 2: Mohammadi tail index unclipped, block size as Simsekli et al. (largest divisor <= sqrt K)
+VERSION = 2
+TABLES = ("gaussianity", "tail_index")
+NOTEBOOK = "noise_capture.ipynb"
+READS_TEST_SPLIT = False
 
 
-def sgd_continuation(cfg: Config):
+def cost(cfg, images_per_s: float, device_kind: str) -> float:
+    """Rough seconds: one forward and backward pass per minibatch image, plus the tests."""
+    return cfg.batch_size * cfg.n_batches / images_per_s + 5
+
+
+def sgd_continuation(cfg):
     """The optimizer of protocol trajectory=True: the recipe's SGD (momentum, weight decay) at the
     learning rate of the epoch that produced the checkpoint, momentum buffer starting at zero (the
     final checkpoint keeps no optimizer state): training continued from the checkpoint."""
     r = cfg.full_recipe()
     lr = r.lr_at(max(cfg.checkpoint_epoch - 1, 0))
-    return lambda params: torch.optim.SGD(params, lr=lr, momentum=r.momentum, weight_decay=r.weight_decay)
+    return lambda params: torch.optim.SGD(params, lr=lr, momentum=r.momentum,
+                                          weight_decay=r.weight_decay)
 
 
-def run(cfg: Config, ctx: Context) -> dict[str, pd.DataFrame]:
+def run(cfg, ctx: Context) -> dict[str, pd.DataFrame]:
     """Protocol options (cfg.protocol, see sgnlib.config.PROTOCOL_DEFAULTS): sampling, augment, bn
     (batch or running statistics) go to the capture loop; precision float64 runs model and data in
     float64; trajectory takes an SGD step after every minibatch (`sgd_continuation`)."""
@@ -36,13 +50,16 @@ def run(cfg: Config, ctx: Context) -> dict[str, pd.DataFrame]:
         model, x = model.double(), x.double()
     protocol["trajectory"] = sgd_continuation(cfg) if protocol["trajectory"] else None
     t0 = time.perf_counter()
-    table, extras = gaussianity_of_noise(model, F.cross_entropy, x, y, cfg.batch_size, cfg.n_batches,
-                                         layers=list(cfg.layers) if cfg.layers else None, seed=cfg.seed * 1000 + cfg.repeat, keep=tail_index_histogram,
-                                         progress=ctx.progress, **protocol)
+    layers = list(cfg.layers) if cfg.layers else None
+    table, extras = gaussianity_of_noise(model, F.cross_entropy, x, y, cfg.batch_size,
+                                         cfg.n_batches, layers=layers,
+                                         seed=cfg.seed * 1000 + cfg.repeat,
+                                         keep=tail_index_histogram, progress=ctx.progress,
+                                         **protocol)
     wall = time.perf_counter() - t0
     prov = ctx.provenance(info)
     tail = pd.concat(extras["kept"].values(), ignore_index=True)
-    bn_mode = {"batch": "train", "running": "eval"}[protocol["bn"]]  # the BatchNorm mode, as in other tables
+    bn_mode = {"batch": "train", "running": "eval"}[protocol["bn"]]  # as in the other tables
     return {"gaussianity": rows(table, cfg, prov, wall, bn_mode=bn_mode, grad_s=extras["grad_s"],
                                 shapiro_s=extras["shapiro_s"]),
             "tail_index": rows(tail, cfg, prov, wall, estimator="mohammadi2015")}

@@ -10,35 +10,57 @@ import torch
 import torch.nn.functional as F
 
 from ..capture import minibatch_gradients
-from ..config import Config
+from ..stage_context import Context, rows
 from ..stats import mohammadi_alpha, shapiro_wilk
-from .context import Context, rows
+
+NAME = "examples"
+FIELDS = ("checkpoint_epoch", "batch_size", "n_batches", "layers")
+# 2: Mohammadi tail index unclipped, block size as Simsekli et al. (largest divisor <= sqrt K)
+VERSION = 2
+TABLES = ("examples",)
+NOTEBOOK = "noise_capture.ipynb"
+READS_TEST_SPLIT = False
+COLUMNS = ["layer", "dim", "kind", "p", "tail_index_mohammadi", "sample", "noise"]
 
 
-def examples_table(model, x, y, cfg: Config, per_kind: int = 5) -> pd.DataFrame:
+def cost(cfg, images_per_s: float, device_kind: str) -> float:
+    """Rough seconds: one forward and backward pass per minibatch image, plus the tests."""
+    return cfg.batch_size * cfg.n_batches / images_per_s + 5
+
+
+def layer_examples(layer: str, m: torch.Tensor, gen: torch.Generator, per_kind: int) -> list:
+    """Sample tables of up to `per_kind` dimensions of each kind of one layer's gradient matrix."""
+    res = shapiro_wilk(m)
+    noise = (m - m.mean(0)).cpu()
+    tail_index = mohammadi_alpha(noise)
+    p, deg = res.p.cpu(), res.degenerate.cpu()
+    out = []
+    for kind, mask in (("gaussian", (p >= 0.05) & ~deg), ("non-gaussian", (p < 0.05) & ~deg)):
+        cand = torch.nonzero(mask).flatten()
+        pick = cand[torch.randperm(cand.numel(), generator=gen)[:per_kind]].sort().values
+        for dim in pick.tolist():
+            out.append(pd.DataFrame({"layer": layer, "dim": dim, "kind": kind, "p": float(p[dim]),
+                                     "tail_index_mohammadi": float(tail_index[dim]),
+                                     "sample": range(m.shape[0]), "noise": noise[:, dim].numpy()}))
+    return out
+
+
+def examples_table(model, x, y, cfg, per_kind: int = 5) -> pd.DataFrame:
     out = []
     gen = torch.Generator().manual_seed(cfg.seed)
+    layers = list(cfg.layers) if cfg.layers else None
     for mats in minibatch_gradients(model, F.cross_entropy, x, y, cfg.batch_size, cfg.n_batches,
-                                    layers=list(cfg.layers) if cfg.layers else None, seed=cfg.seed * 1000):
+                                    layers=layers, seed=cfg.seed * 1000):
         for layer, m in mats.items():
-            res = shapiro_wilk(m)
-            noise = (m - m.mean(0)).cpu()
-            tail_index = mohammadi_alpha(noise)
-            p, deg = res.p.cpu(), res.degenerate.cpu()
-            for kind, mask in (("gaussian", (p >= 0.05) & ~deg), ("non-gaussian", (p < 0.05) & ~deg)):
-                cand = torch.nonzero(mask).flatten()
-                pick = cand[torch.randperm(cand.numel(), generator=gen)[:per_kind]].sort().values
-                for dim in pick.tolist():
-                    out.append(pd.DataFrame({"layer": layer, "dim": dim, "kind": kind, "p": float(p[dim]),
-                                             "tail_index_mohammadi": float(tail_index[dim]),
-                                             "sample": range(m.shape[0]), "noise": noise[:, dim].numpy()}))
+            out += layer_examples(layer, m, gen, per_kind)
     if not out:  # no dimension qualifies (all point masses): an empty table with the columns
-        return pd.DataFrame(columns=["layer", "dim", "kind", "p", "tail_index_mohammadi", "sample", "noise"])
+        return pd.DataFrame(columns=COLUMNS)
     return pd.concat(out, ignore_index=True)
 
 
-def run(cfg: Config, ctx: Context) -> dict[str, pd.DataFrame]:
+def run(cfg, ctx: Context) -> dict[str, pd.DataFrame]:
     x, y, info = ctx.data(cfg)
     model = ctx.model(cfg)
     t0 = time.perf_counter()
-    return {"examples": rows(examples_table(model, x, y, cfg), cfg, ctx.provenance(info), time.perf_counter() - t0)}
+    table = examples_table(model, x, y, cfg)
+    return {"examples": rows(table, cfg, ctx.provenance(info), time.perf_counter() - t0)}

@@ -1,6 +1,6 @@
-"""Stage `moments`: beta/sigma^3 per weight dimension from per-sample gradients (eq 17-21, Figs 3-4),
-BatchNorm in eval mode. Table: `moments`, the non-empty bins of a log-spaced histogram per layer with
-its quantiles and the number of point-mass (sigma = 0) dimensions."""
+"""Stage `moments`: beta/sigma^3 per weight dimension from per-sample gradients (eq 17-21,
+Figs 3-4), BatchNorm in eval mode. Table: `moments`, the non-empty bins of a log-spaced histogram
+per layer with its quantiles and the number of point-mass (sigma = 0) dimensions."""
 from __future__ import annotations
 
 import time
@@ -9,9 +9,14 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..config import Config
-from .context import Context, rows
+from ..stage_context import Context, rows
 
+NAME = "moments"
+FIELDS = ("checkpoint_epoch", "n_samples")
+VERSION = 1
+TABLES = ("moments",)
+NOTEBOOK = "noise_capture.ipynb"
+READS_TEST_SPLIT = False
 RATIO_BINS = np.round(np.logspace(0, 2, 41), 4)   # beta/sigma^3 >= 1 always
 
 
@@ -30,10 +35,16 @@ def ratio_histogram(layer: str, result: dict) -> list[dict]:
             for lo, hi, c in zip(RATIO_BINS[:-1], RATIO_BINS[1:], counts) if c > 0]
 
 
-def run(cfg: Config, ctx: Context) -> dict[str, pd.DataFrame]:
+def cost(cfg, images_per_s: float, device_kind: str) -> float:
+    """Rough seconds: per-sample gradients, about 20 times a batch pass per image on a CPU."""
+    return cfg.n_samples * (20 if device_kind == "cpu" else 1) / images_per_s * 10
+
+
+def run(cfg, ctx: Context) -> dict[str, pd.DataFrame]:
     x, y, info = ctx.data(cfg)
     model = ctx.model(cfg)
     t0 = time.perf_counter()
     res = ctx.moments(cfg, model, x, y)
     table = pd.DataFrame([r for layer, m in res.items() for r in ratio_histogram(layer, m)])
-    return {"moments": rows(table, cfg, ctx.provenance(info), time.perf_counter() - t0, bn_mode="eval")}
+    return {"moments": rows(table, cfg, ctx.provenance(info), time.perf_counter() - t0,
+                            bn_mode="eval")}

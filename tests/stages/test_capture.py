@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from sgnlib.capture import gaussianity_of_noise, minibatch_gradients
 from sgnlib.stages import Context, run_stage
-from sgnlib.stages.tail_index import ALPHA_BINS
+from sgnlib.tail_histogram import ALPHA_BINS
 from sgnlib.stats import mohammadi_alpha, mohammadi_alpha_pooled, null_alpha_band, shapiro_wilk
 
 LAYERS = ("Layer 5", "Layer 6")

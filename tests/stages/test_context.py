@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from sgnlib.stages import Context
-from sgnlib.stages.context import DataChangedError, rows
+from sgnlib.stage_context import DataChangedError, rows
 from sgnlib.train import CheckpointError
 
 

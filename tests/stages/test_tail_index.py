@@ -6,7 +6,7 @@ import pytest
 import torch
 from scipy import stats
 
-from sgnlib.stages.tail_index import ALPHA_BINS, NULL_D, NULL_SEED, tail_index_histogram
+from sgnlib.tail_histogram import ALPHA_BINS, NULL_D, NULL_SEED, tail_index_histogram
 from sgnlib.stats import (default_block_size, matched_null_alpha, mohammadi_alpha, mohammadi_alpha_pooled,
                           null_alpha_band, shapiro_wilk)
 
