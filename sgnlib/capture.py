@@ -248,8 +248,10 @@ def sync(device):
 
 
 def per_sample_moments(model, images, labels, n_samples: int = 1000, chunk: int = 64, layers=None,
-                       seed: int = 0, batch_size: int | None = None) -> dict:
-    """beta/sigma^3 etc. per weight dimension from per-sample gradients of `n_samples` images.
+                       seed: int = 0, batch_size: int | None = None,
+                       loss_fn=F.cross_entropy) -> dict:
+    """beta/sigma^3 etc. per weight dimension from per-sample gradients of `n_samples` images,
+    each the gradient of `loss_fn` on a batch of one (cross-entropy unless a loss is given).
 
     Whole model in eval mode (BatchNorm running statistics), each module's flag restored after.
     Two passes over the same per-sample gradients: their exact mean, then the centred powers.
@@ -272,7 +274,7 @@ def per_sample_moments(model, images, labels, n_samples: int = 1000, chunk: int 
 
         def loss_one(p_sel, x, y):
             out = functional_call(model, ({**params, **p_sel}, buffers), (x[None],))
-            return F.cross_entropy(out, y[None])
+            return loss_fn(out, y[None])
 
         per_sample = vmap(grad(loss_one), in_dims=(None, 0, 0))
         sel = {k: params[k] for k in keys}
