@@ -33,11 +33,21 @@ def paper_tables() -> pd.DataFrame:
     return pd.read_csv(PAPER_TABLES)
 
 
+def without_options(g: pd.DataFrame) -> pd.DataFrame:
+    """Rows captured and trained with the scale's own protocol: no capture option (`protocol`) and no
+    recipe change (`recipe`) recorded, i.e. the rows a paper table is compared with."""
+    for col in ("protocol", "recipe"):
+        if col in g:
+            g = g[g[col].isna() | g[col].astype(str).isin(["", "{}", "nan"])]
+    return g
+
+
 def final_rows(g: pd.DataFrame | None, model: str) -> pd.DataFrame:
-    """Capture rows of `model` at its final checkpoint (the batch-size grid, every repeat)."""
+    """Capture rows of `model` at its final checkpoint with the scale's own protocol (the batch-size
+    grid, every repeat; configurations that change a capture or training option are left out)."""
     if g is None or not len(g):
         return pd.DataFrame(columns=[] if g is None else g.columns)
-    x = g[(g.model == model) & (g.checkpoint_epoch == g.epochs)]
+    x = without_options(g[(g.model == model) & (g.checkpoint_epoch == g.epochs)])
     return x[x.stage == "capture"] if "stage" in x else x
 
 

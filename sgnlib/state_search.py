@@ -28,7 +28,7 @@ import pandas as pd
 
 from . import architecture_measures as am
 from . import protocol_study
-from .reader import paper_tables
+from .reader import paper_tables, without_options
 
 MODEL = "alexnet"
 SERIES_BATCH = 128
@@ -39,10 +39,7 @@ def _baseline_rows(g: pd.DataFrame) -> pd.DataFrame:
     g = g[(g.model == MODEL) & (g.stage == "capture")]
     if "seed" in g:
         g = g[g.seed == 0]
-    for col in ("protocol", "recipe"):
-        if col in g:
-            g = g[g[col].isna() | g[col].astype(str).isin(["", "{}", "nan"])]
-    return g
+    return without_options(g)
 
 
 def complete(c: pd.DataFrame) -> bool:

@@ -57,3 +57,12 @@ def test_read_table_shows_committed_rows_and_refuses_edited_tables(tmp_path):
     leftover.assign(noise=leftover.noise * 2).to_csv(path, index=False)  # edited by hand
     with pytest.raises(IntegrityError, match="examples.csv.gz: 1 configuration"):
         reader.read_table("s", "examples", tmp_path)
+
+
+def test_final_grid_leaves_out_configurations_with_capture_or_training_options():
+    plain = grid({("Layer 1", 128, 200): 10.0})
+    augmented = plain.assign(protocol='{"augment": true}', gauss_pct_incl_degenerate=90.0, config_id="aug")
+    lr = plain.assign(recipe='{"lr": 0.01}', gauss_pct_incl_degenerate=70.0, config_id="lr")
+    g = pd.concat([plain.assign(protocol=None, recipe=""), augmented, lr], ignore_index=True)
+    assert reader.final_grid(g, "alexnet").value.tolist() == [10.0]
+    assert len(reader.final_rows(g, "alexnet")) == 1 and len(reader.without_options(g)) == 1
