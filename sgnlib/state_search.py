@@ -115,3 +115,18 @@ def answer(cands: pd.DataFrame) -> dict:
             "best_slope": best_slope.candidate, "best_slope_value": float(best_slope.slope_error),
             "any_within": bool(cands.within_paper_spread.any()), "n": len(cands),
             "median_distance": float(np.median(cands.distance))}
+
+
+def option_effect(g: pd.DataFrame, option: str, checkpoint_epoch: int) -> pd.DataFrame:
+    """Per cell (layer, batch size) at one checkpoint: the mean with a capture option (`option`, a
+    substring of the `protocol` column, e.g. '"augment": true') minus the mean of the scale's own
+    protocol, beside the standard deviation of the latter over its repeats; `beyond` when the
+    difference exceeds it (layer, batch_size, with_option, plain, spread, delta, beyond)."""
+    g = g[(g.model == MODEL) & (g.checkpoint_epoch == checkpoint_epoch) & (g.n_batches == 200)]
+    opt = g[g.protocol.astype(str).str.contains(option, regex=False)] if "protocol" in g else g.iloc[:0]
+    plain = without_options(g).groupby(["layer", "batch_size"])[am.RULE].agg(["mean", "std"])
+    out = opt.groupby(["layer", "batch_size"])[am.RULE].mean().rename("with_option").to_frame()
+    out = out.join(plain.rename(columns={"mean": "plain", "std": "spread"}), how="inner").reset_index()
+    out["delta"] = out.with_option - out.plain
+    out["beyond"] = out.delta.abs() > out.spread
+    return out

@@ -56,3 +56,12 @@ def test_series_distance_on_the_batch_128_column():
     s = ss.series_distance(g, "cpu-300")
     assert list(s.epoch) == [10, 20, 300] and np.allclose(s.distance, [4.0, 4.0, 1.0])
     assert set(s.layers) == {6}
+
+
+def test_option_effect_against_the_plain_repeats_spread():
+    plain = rows(0.0, 300, batches=(128,))                       # repeats at -0.5 and +0.5: sd 0.707
+    aug = rows(2.0, 300, batches=(128,)).assign(protocol='{"augment": true}', repeat=0)
+    aug = aug.drop_duplicates(["layer", "batch_size"])
+    e = ss.option_effect(pd.concat([plain, aug], ignore_index=True), '"augment": true', 300)
+    assert len(e) == 6 and e.beyond.all()
+    assert np.allclose(e.delta, 1.5) and np.allclose(e.spread, np.sqrt(0.5))   # aug row is the -0.5 repeat
