@@ -12,7 +12,7 @@ import pandas as pd
 from matplotlib.lines import Line2D
 
 from .paths import REPO_ROOT
-from .reader import final_rows, layer_order
+from .reader import final_rows, layer_order, without_options
 
 FIG_DIR = REPO_ROOT / "figures"
 OKABE_ITO = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
@@ -142,7 +142,8 @@ def _series(ax, d, layers, title):
 
 
 def _by_epoch(g, models_, batch_size, n_batches):
-    s = g[(g.batch_size == batch_size) & (g.n_batches == n_batches) & g.model.isin(models_)]
+    s = without_options(g)
+    s = s[(s.batch_size == batch_size) & (s.n_batches == n_batches) & s.model.isin(models_)]
     return s.groupby(["model", "layer", "checkpoint_epoch"]).gauss_pct_incl_degenerate.mean()
 
 

@@ -8,7 +8,7 @@ import pandas as pd
 import yaml
 
 from .paths import DATA_DIR
-from .reader import paper_tables, read_table  # noqa: F401 (read_table: the training demo's import)
+from .reader import paper_tables, read_table, without_options  # noqa: F401 (read_table: the training demo's import)
 
 
 def paper_discrepancies() -> pd.DataFrame:
@@ -51,7 +51,8 @@ def agreement(t: pd.DataFrame) -> dict:
 
 def over_epochs(g: pd.DataFrame, model: str, layer: str, batch_size: int = 128, n_batches: int = 200) -> pd.Series:
     """% Gaussian (point masses counted, the paper's rule; mean over repeats) of one layer at each checkpoint."""
-    s = g[(g.model == model) & (g.layer == layer) & (g.batch_size == batch_size) & (g.n_batches == n_batches)]
+    s = without_options(g)
+    s = s[(s.model == model) & (s.layer == layer) & (s.batch_size == batch_size) & (s.n_batches == n_batches)]
     return s.groupby("checkpoint_epoch").gauss_pct_incl_degenerate.mean()
 
 

@@ -45,7 +45,7 @@ from ..paths import DATA_DIR
 from . import design, epochs, grid, noise, theory  # noqa: F401  (importing registers the kinds)
 
 _KIND_MODULES = (design, epochs, grid, noise, theory)
-from ..reader import final_grid, paper_tables, read_table
+from ..reader import final_grid, paper_tables, read_table, without_options
 from .core import (NO_DATA, NOT_REPRODUCED, NOT_TESTABLE, PARTLY, REGISTRY, REPRODUCED, VOCABULARY, Verdict,
                    parse_params)
 from .epochs import training_direction
@@ -83,8 +83,10 @@ def load_claims(path=None) -> pd.DataFrame:
 
 
 def load_tables(scale: str, results_dir=None) -> dict:
-    """Every result table of `scale` (None where absent) plus "paper": the paper's Tables 1-4."""
+    """Every result table of `scale` (None where absent) plus "paper": the paper's Tables 1-4. The
+    claims judge the scale's own protocol: rows with a capture or training option are left out."""
     out = {name: read_table(scale, name, results_dir) for name in RESULT_TABLES}
+    out = {name: t if t is None else without_options(t) for name, t in out.items()}
     out["paper"] = paper_tables()
     return out
 
