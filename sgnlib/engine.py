@@ -19,6 +19,8 @@ import pandas as pd
 from .capture import NonFiniteGradientError
 from .config import Config, ConfigError
 from .data import DataNotFoundError
+from .data_files import DataError
+from .probe import CaptureArgumentError
 from .paths import RUNS_DIR
 from .stage_context import Context, DataChangedError
 from .stages import STAGES, run_stage
@@ -30,9 +32,11 @@ class EngineError(RuntimeError):
     """A sweep that cannot go on; the message is one line that says why and what to do."""
 
 
-# errors a user can act on: the CLI prints their one-line message instead of a traceback
-USER_ERRORS = (ConfigError, EngineError, StoreError, CheckpointError, DataChangedError, DataNotFoundError,
-               NonFiniteGradientError, NonFiniteLossError, FileNotFoundError, ValueError)
+# the project's errors a user can act on: the command line prints their one-line message (exit
+# status 2); any other exception is a bug and keeps its traceback
+USER_ERRORS = (ConfigError, EngineError, StoreError, CheckpointError, DataChangedError,
+               DataNotFoundError, DataError, CaptureArgumentError, NonFiniteGradientError,
+               NonFiniteLossError)
 
 
 def producer(cfg: Config, cfgs: list[Config]) -> Config | None:

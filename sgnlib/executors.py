@@ -40,7 +40,6 @@ import sys
 import time
 from pathlib import Path
 
-from .config import Config
 from .engine import EngineError
 
 from .jobs import (  # noqa: F401  (the plan lives there; re-exported for callers)
@@ -153,47 +152,64 @@ def execute(jobs: list[Job], specs: list[dict], executor, kind: str, store, log=
     return [outcome[i] for i in range(len(jobs))]
 
 
-def run(a, cfgs: list[Config], universe: list[Config], store, ctx, done: set, runs_dir: Path, log=print) -> int:
-    """The CLI's `--executor local|slurm`: plan, print the plan (dry run) or submit, wait and report."""
-    kind = a.executor
-    device_kind = "cuda" if (kind == "slurm" and parameters(a, "").get("gpus_per_node")) \
-        or ctx.device.type == "cuda" else "cpu"
-    todo = [c for c in cfgs if c.config_id not in done]
-    jobs = plan_jobs(todo, universe, a.jobs, device_kind)
-    name = f"sgn-{store.folder.name}"
-    params = parameters(a, name)
-    folder = log_dir(a)
-    if a.dry_run:
-        for line in describe(jobs, device_kind):
-            log(line)
-        log(f"{len(cfgs)} configurations, {len(cfgs) - len(todo)} already done; {len(jobs)} {kind} job(s) "
-            f"({sum(bool(j.needs) for j in jobs)} after training jobs); results: {store.folder}; "
-            f"checkpoints: {ctx.checkpoint_dir}; logs: {folder}")
-        log(f"submitit parameters: {params}")
-        log("dry run: nothing submitted")
-        return 0
+def job_specs(opts, p, jobs: list[Job], runs_dir: Path) -> list[dict]:
+    """What each job runs, as plain data (`jobs.run_job`): its configurations and the run's folders,
+    device and runner."""
+    trains = [c.to_dict() for c in p.universe if c.stage == "train"]
+    base = {"trains": trains, "results": str(Path(p.store.folder).resolve()),
+            "checkpoints": str(Path(p.ctx.checkpoint_dir).resolve()), "device": opts.device,
+            "runner": opts.runner, "notebooks": opts.notebooks,
+            "runs_dir": str(Path(runs_dir).resolve()), "wait_s": opts.wait,
+            "deadline_s": opts.deadline}
+    return [{**base, "name": f"job {i} ({j.name})", "configs": [c.to_dict() for c in j.configs]}
+            for i, j in enumerate(jobs)]
+
+
+def _dry_run(opts, p, jobs: list[Job], device_kind: str, params: dict, folder: Path, log) -> int:
+    for line in describe(jobs, device_kind):
+        log(line)
+    log(f"{len(p.configs)} configurations, {len(p.configs) - len(p.todo())} already done; "
+        f"{len(jobs)} {opts.executor} job(s) ({sum(bool(j.needs) for j in jobs)} after training "
+        f"jobs); results: {p.store.folder}; checkpoints: {p.ctx.checkpoint_dir}; logs: {folder}")
+    log(f"submitit parameters: {params}")
+    log("dry run: nothing submitted")
+    return 0
+
+
+def _report(outcomes: list[dict], p, jobs: list[Job], kind: str, t0: float, log) -> int:
+    bad = [i for i, o in enumerate(outcomes) if o["state"] != "ok"]
+    now = p.store.done()
+    log(f"{p.store.folder}: {sum(c.config_id in now for c in p.configs)} of {len(p.configs)} "
+        f"configurations committed ({len(jobs)} {kind} job(s), {time.perf_counter() - t0:.0f} s)")
+    if bad:
+        print(f"error: {len(bad)} of {len(jobs)} job(s) did not succeed (jobs "
+              f"{', '.join(map(str, bad))}); fix the cause and rerun the same command: committed "
+              f"configurations are skipped", file=sys.stderr)
+        return 1
+    return 0
+
+
+def run(opts, p, runs_dir: Path, log=print) -> int:
+    """The CLI's `--executor local|slurm` for the checked plan `p` (`sgnlib.planner.Plan`) of the
+    run options `opts` (`RunOptions`): plan the jobs, print them (dry run) or submit, wait and
+    report."""
+    kind = opts.executor
+    gpus = kind == "slurm" and parameters(opts, "").get("gpus_per_node")
+    device_kind = "cuda" if gpus or p.ctx.device.type == "cuda" else "cpu"
+    jobs = plan_jobs(p.todo(), p.universe, opts.jobs, device_kind)
+    params = parameters(opts, f"sgn-{p.store.folder.name}")
+    folder = log_dir(opts)
+    if opts.dry_run:
+        return _dry_run(opts, p, jobs, device_kind, params, folder, log)
     if not jobs:
-        log(f"{store.folder}: all {len(cfgs)} configurations are committed; nothing to submit")
+        log(f"{p.store.folder}: all {len(p.configs)} configurations are committed; nothing to "
+            f"submit")
         return 0
-    trains = [c.to_dict() for c in universe if c.stage == "train"]
-    base = {"trains": trains, "results": str(Path(store.folder).resolve()),
-            "checkpoints": str(Path(ctx.checkpoint_dir).resolve()), "device": a.device, "runner": a.runner,
-            "notebooks": a.notebooks,
-            "runs_dir": str(Path(runs_dir).resolve()), "wait_s": a.wait, "deadline_s": a.deadline}
-    specs = [{**base, "name": f"job {i} ({j.name})", "configs": [c.to_dict() for c in j.configs]}
-             for i, j in enumerate(jobs)]
+    specs = job_specs(opts, p, jobs, runs_dir)
     executor = make_executor(kind, folder, params)
     t0 = time.perf_counter()
     try:
-        outcomes = execute(jobs, specs, executor, kind, store, log)
+        outcomes = execute(jobs, specs, executor, kind, p.store, log)
     except KeyboardInterrupt:
         return 130
-    bad = [i for i, o in enumerate(outcomes) if o["state"] != "ok"]
-    now = store.done()
-    log(f"{store.folder}: {sum(c.config_id in now for c in cfgs)} of {len(cfgs)} configurations committed "
-        f"({len(jobs)} {kind} job(s), {time.perf_counter() - t0:.0f} s)")
-    if bad:
-        print(f"error: {len(bad)} of {len(jobs)} job(s) did not succeed (jobs {', '.join(map(str, bad))}); fix the "
-              f"cause and rerun the same command: committed configurations are skipped", file=sys.stderr)
-        return 1
-    return 0
+    return _report(outcomes, p, jobs, kind, t0, log)

@@ -56,24 +56,27 @@ def slurm_minutes(text: str) -> int:
     return minutes
 
 
-def check_options(a) -> None:
-    """Executor options that do not fit together, before anything is loaded or written (one-line errors)."""
-    kind = a.executor
+def check_options(opts) -> None:
+    """Executor options of `opts` (`RunOptions`) that do not fit together, before anything is loaded
+    or written (one-line errors)."""
+    kind = opts.executor
     if kind == "inline":
-        given = [o for o in SLURM_OPTIONS + ("jobs", "log_dir") if getattr(a, o, None) is not None]
+        given = [o for o in SLURM_OPTIONS + ("jobs", "log_dir") if getattr(opts, o) is not None]
         if given:
             raise ConfigError(f"--{given[0].replace('_', '-')} needs --executor local or slurm (the default, inline, "
                               f"runs here in this process)")
         return
-    if a.shard:
+    if opts.shard:
         raise ConfigError(f"--shard and --executor {kind} are alternatives: the executor plans the jobs itself "
                           f"(use --jobs K); --shard is for scripts/slurm_sweep.sh")
     if kind == "local":
-        given = [o for o in SLURM_OPTIONS if getattr(a, o, None) is not None]
+        given = [o for o in SLURM_OPTIONS if getattr(opts, o) is not None]
         if given:
             raise ConfigError(f"--{given[0].replace('_', '-')} applies to --executor slurm only")
-    if a.slurm_partition is not None and not re.fullmatch(r"[\w.-]+(,[\w.-]+)*", a.slurm_partition):
-        raise ConfigError(f"--slurm-partition must be a partition name (or a comma list), got {a.slurm_partition!r}")
+    part = opts.slurm_partition
+    if part is not None and not re.fullmatch(r"[\w.-]+(,[\w.-]+)*", part):
+        raise ConfigError(f"--slurm-partition must be a partition name (or a comma list), got "
+                          f"{part!r}")
     require_submitit(kind)
     missing = [t for t in ("sbatch", "srun") if shutil.which(t) is None] if kind == "slurm" else []
     if missing:
@@ -89,13 +92,15 @@ def require_submitit(kind: str):
     return submitit
 
 
-def parameters(a, name: str) -> dict:
-    """submitit `update_parameters` keywords for this run (generic names, slurm_ prefix for SLURM-only ones)."""
-    if a.executor == "local":
+def parameters(opts, name: str) -> dict:
+    """submitit `update_parameters` keywords for a run with options `opts` (`RunOptions`; generic
+    names, slurm_ prefix for SLURM-only ones)."""
+    if opts.executor == "local":
         import torch
-        gpus = torch.cuda.device_count() if a.device != "cpu" else 0  # the local executor hides GPUs not asked for
+        # the local executor hides GPUs not asked for
+        gpus = torch.cuda.device_count() if opts.device != "cpu" else 0
         return {"name": name, "timeout_min": LOCAL_TIMEOUT_MIN, "gpus_per_node": gpus}
-    opt = {o: getattr(a, o, None) for o in SLURM_OPTIONS}
+    opt = {o: getattr(opts, o, None) for o in SLURM_OPTIONS}
     opt.update({k: v for k, v in SLURM_DEFAULTS.items() if opt[k] is None})
     p = {"name": name, "timeout_min": opt["slurm_time"], "cpus_per_task": opt["slurm_cpus_per_task"], "nodes": 1,
          "tasks_per_node": 1}
@@ -110,8 +115,8 @@ def parameters(a, name: str) -> dict:
     return p
 
 
-def log_dir(a) -> Path:
-    return Path(getattr(a, "log_dir", None) or RUNS_DIR / ("slurm" if a.executor == "slurm" else "local"))
+def log_dir(opts) -> Path:
+    return Path(opts.log_dir or RUNS_DIR / ("slurm" if opts.executor == "slurm" else "local"))
 
 
 # ---------------------------------------------------------------- the plan

@@ -79,6 +79,10 @@ class CheckpointError(ValueError):
     """A checkpoint that is unreadable or belongs to another run; the message says what to do."""
 
 
+class CheckpointMissingError(CheckpointError, FileNotFoundError):
+    """A checkpoint file that does not exist."""
+
+
 def checkpoint_expect(model_name: str, seed: int, recipe: "Recipe", epoch: int | None = None,
                       data_info: dict | None = None) -> dict:
     """The fields a checkpoint of one training run must carry (`load_checkpoint`'s `expect`): model,
@@ -107,7 +111,8 @@ def load_checkpoint(path, device="cpu", expect: dict | None = None) -> dict:
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {path} does not exist; train the model first (sgnlib.train.train)")
+        raise CheckpointMissingError(f"checkpoint {path} does not exist; train the model first "
+                                     f"(sgnlib.train.train)")
     try:
         ck = torch.load(path, map_location=device, weights_only=True)
     except Exception as e:  # empty or truncated file, garbage, wrong format
