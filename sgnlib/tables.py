@@ -60,8 +60,10 @@ def show(html_text: str) -> None:
 
 
 def results(scales=SCALES, tables=("gaussianity",), results_dir=None) -> dict:
-    """{scale: {table: DataFrame or None}} through report.read_table."""
-    return {s: {t: reader.read_table(s, t, results_dir) for t in tables} for s in scales}
+    """{scale: {table: DataFrame or None}} through reader.read_table: the scale's own protocol only
+    (configurations with a capture or training option are left out, as the paper's tables compare)."""
+    read = {s: {t: reader.read_table(s, t, results_dir) for t in tables} for s in scales}
+    return {s: {t: v if v is None else reader.without_options(v) for t, v in r.items()} for s, r in read.items()}
 
 
 def runs(df: pd.DataFrame | None) -> dict:
