@@ -80,6 +80,15 @@ def _inputs(a):
     return book_input(a.model, a.checkpoint, a.device, a.subset)
 
 
+def summary(gaussianity) -> str:
+    """% Gaussian (point masses counted) as a layer x batch size table, as the command prints it."""
+    wide = gaussianity.pivot(index="layer", columns="batch_size",
+                             values="gauss_pct_incl_degenerate")
+    wide = wide.loc[list(dict.fromkeys(gaussianity.layer))]
+    return "% Gaussian dimensions (point masses counted) by batch size:\n" + \
+        wide.round(1).to_string()
+
+
 def run(argv=None) -> int:
     """Parse, load, probe, write; raise `CaptureArgumentError` for a bad input."""
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -89,11 +98,7 @@ def run(argv=None) -> int:
     res = report(inp.model, inp.loss_fn, inp.images, inp.labels, a.out, a.batch_sizes,
                  a.n_batches, a.layers, a.level, a.seed, a.n_samples, a.force, not a.quiet,
                  inp.source, inp.data, inp.data_info, shlex.join(["sgn-probe", *argv]))
-    wide = res.gaussianity.pivot(index="layer", columns="batch_size",
-                                 values="gauss_pct_incl_degenerate")
-    wide = wide.loc[list(dict.fromkeys(res.gaussianity.layer))]
-    print("% Gaussian dimensions (point masses counted) by batch size:")
-    print(wide.round(1).to_string())
+    print(summary(res.gaussianity))
     print(f"wrote {res.path}/report.html in {time.perf_counter() - t0:.1f} s")
     return 0
 

@@ -177,3 +177,41 @@ def test_page_passes_the_site_check(tmp_path):
     assert not re.search(r"(src|href)=\"(https?:)?//", html)  # nothing fetched from elsewhere
     assert html.count("<img") == 3 and "BH-FDR" in html and "point mass" in html
     assert check_in_chromium(tmp_path / "rep", tmp_path) == []
+
+
+def test_book_page_shows_what_the_tiny_example_gives():
+    """book/practice/run_on_your_model.md quotes the worked example; float64, so exact anywhere."""
+    from sgnlib.examples.tiny import make
+    from sgnlib.probe_cli import summary
+    page = (REPO / "book" / "practice" / "run_on_your_model.md").read_text()
+    res = probe_report.compute(*make(), batch_sizes=(8, 32, 128), n_samples=0)
+    lines = [line.rstrip() for line in page.splitlines()]
+    for line in summary(res.gaussianity).splitlines():
+        assert line.rstrip() in lines, line
+    g = res.gaussianity.set_index(["layer", "batch_size"])
+    t = res.tail_index.groupby(["layer", "batch_size"]).tail_index_median_all.first()
+    for layer in ("conv1", "conv2", "fc"):
+        cells = [f"{g.loc[(layer, b), 'gauss_pct_excl_degenerate']:.1f} / "
+                 f"{g.loc[(layer, b), 'gauss_pct_fdr']:.3g}" for b in (8, 128)]
+        alphas = f"{t[(layer, 8)]:.2f} / {t[(layer, 128)]:.2f}"
+        (row,) = [line for line in lines if line.startswith(f"| {layer} |")]
+        assert all(c in row for c in cells) and row.endswith(f"| {alphas} |"), row
+
+
+def test_few_minibatches_per_pass_raise_the_tail_index_and_are_flagged():
+    """The claim of the report's note: Gaussian data, 2048 examples, batches of 128 (16 per pass,
+    200 minibatches) give a median alpha near 2.7 in the capture's order, 2.0 when independent."""
+    from sgnlib.capture import sampled_indices
+    from sgnlib.probe_html import pass_note
+    from sgnlib.stats import mohammadi_alpha
+    x = torch.randn(2048, 2000, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    med = {}
+    for sampling in ("without_replacement", "independent"):
+        idx = sampled_indices(2048, 128, 200, torch.Generator().manual_seed(1), sampling=sampling)
+        noise = x[idx].mean(1)
+        med[sampling] = float(mohammadi_alpha(noise - noise.mean(0)).median())
+    assert med["without_replacement"] == pytest.approx(2.7, abs=0.1)
+    assert med["independent"] == pytest.approx(2.0, abs=0.1)
+    note = pass_note({"n_examples": 2048, "batch_sizes": [8, 32, 128]}, k1=10)
+    assert "batch size 32 (64 per pass), 128 (16 per pass)" in note and "(256" not in note
+    assert pass_note({"n_examples": 50000, "batch_sizes": [32, 128]}, k1=10) == ""
