@@ -17,22 +17,6 @@ import hashlib
 import json
 from pathlib import Path
 
-# columns renamed by scripts/migrate_names.py (old -> new): rows that still use an old name were
-# written by older code
-_GAUSS = {"gauss_pct_paper": "gauss_pct_incl_degenerate",
-          "gauss_pct_strict": "gauss_pct_excl_degenerate"}
-_TAIL = {"alpha_mohammadi": "tail_index_mohammadi", "mle_alpha": "mle_tail_index",
-         "mle_beta": "mle_skewness",
-         **{f"alpha_{s}": f"tail_index_{s}"
-            for s in ("median_all", "median_nongaussian", "pooled", "pooled_no_point_mass")}}
-
-
-def retired_columns(table: str) -> dict:
-    """{old name: new name} of the columns of `table` that older code wrote under another name."""
-    if table == "gaussianity":
-        return {**_GAUSS, "alpha": "significance_level"}
-    return {**_GAUSS, **_TAIL}
-
 
 def _versions() -> dict:
     from .config import STAGE_VERSION  # imports torch: only for folders of real configurations
@@ -174,19 +158,6 @@ def _rows_data_problem(src: Path, todo: dict, texts: dict) -> str | None:
     return None
 
 
-def _retired_problem(src: Path, todo: dict, texts: dict) -> str | None:
-    """Rows that use a column name older code wrote (see `retired_columns`)."""
-    for table, df in texts.items():
-        if df is None:
-            continue
-        names, rows = retired_columns(table), df[df.config_id.isin(set(todo))]
-        old = [f"{c} -> {names[c]}" for c in names if c in rows.columns and (rows[c] != "").any()]
-        if old:
-            return (f"{src}: its {table} rows use old column names ({', '.join(old)}), written by "
-                    f"older code; rename them first (python scripts/migrate_names.py {src})")
-    return None
-
-
 def _version_problem(src: Path, dst: Path, todo: dict, dst_ledger: dict) -> str | None:
     """A configuration of another stage version than `dst` reads (the current one for a stage `dst`
     lacks; an empty `dst` takes any)."""
@@ -205,12 +176,10 @@ def _version_problem(src: Path, dst: Path, todo: dict, dst_ledger: dict) -> str 
 
 def merge_refusal(src: Path, todo: dict, texts: dict, dst: Path, dst_ledger: dict) -> str | None:
     """Why the configurations `todo` of `src` (rows in `texts`) must not be merged into `dst` (None
-    if they may): other data, rows that contradict their entry, another stage version, old column
-    names."""
+    if they may): other data, rows that contradict their entry, another stage version."""
     src_pairs, dst_pairs = _held(todo.values()), _held(dst_ledger.values())
     if src_pairs and dst_pairs and src_pairs - dst_pairs:
         return (f"{src} holds results computed on {_data_words(src_pairs - dst_pairs)} but {dst} "
                 f"on {_data_words(dst_pairs)}; their rows are not comparable: merge it into a new "
                 f"folder (python -m sgnlib.sweep merge {src} NEW_FOLDER)")
-    return (_rows_data_problem(src, todo, texts) or _version_problem(src, dst, todo, dst_ledger)
-            or _retired_problem(src, todo, texts))
+    return _rows_data_problem(src, todo, texts) or _version_problem(src, dst, todo, dst_ledger)

@@ -1,8 +1,7 @@
 """Transactional results: a configuration's rows in all its tables become visible together or not at all.
 
 A results folder (one per scale, e.g. ``data/results/cpu/``) holds tidy tables (``<table>.csv`` or,
-for the long ones, ``.csv.gz``; a table written plain before it was compressed is still read, and
-moves to its compressed file at its next write or `compress`), ``ledger.jsonl`` (one line per
+for the long ones, ``.csv.gz``), ``ledger.jsonl`` (one line per
 committed configuration: its config, stage version and, per table, the number of its rows and a
 sha256 of their text) and, while a commit or forget is under way, ``journal.json``
 (`sgnlib.journal`). Every write happens under the folder's lock (`sgnlib.store_lock`: it names its
@@ -20,7 +19,7 @@ rows in every table against the ledger (`sgnlib.store_check`), so a truncated or
 is named, not trusted. Rows of ids that neither the ledger nor the journal explains are orphans:
 readers leave them out, `verify` names them with the remedy, and a commit refuses to rewrite a
 table that holds them. Per stage, readers use one stage version (`sgnlib.folder_identity`), and
-`merge` refuses a folder computed on other data, by another stage version or by older code.
+`merge` refuses a folder computed on other data or by another stage version.
 Tables are kept as text end to end, so the digest of a row never depends on float parsing.
 `claim` takes a per-configuration lock so concurrent runs (two copies of one sweep, k shards in one
 folder) never compute the same configuration twice; locks are released by the OS if a process dies.
@@ -44,6 +43,12 @@ from .store_lock import FolderLock
 from .store_write import Writing
 
 
+# the last commit that ships the migrations of older results folders (scripts/migrate_results.py:
+# tables without a ledger; scripts/migrate_names.py: renamed columns; ResultStore.compress: tables
+# written plain before they were compressed)
+MIGRATION_COMMIT = "73bfe2bff3f9"
+
+
 class ResultStore(Writing):
     """One results folder: paths, locks, ledger and reading here; commit, forget and recovery in
     `sgnlib.store_write.Writing`."""
@@ -59,38 +64,9 @@ class ResultStore(Writing):
         """Where `table` is written."""
         return self.folder / f"{table}{TABLE_EXT.get(table, '.csv')}"
 
-    def legacy_path(self, table: str) -> Path | None:
-        """The plain ``.csv`` a compressed table was written to before it was compressed (None if
-        plain)."""
-        p = self.folder / f"{table}.csv"
-        return None if p == self.path(table) else p
-
-    def existing(self, table: str) -> Path:
-        """Where `table` is read: its file, or its legacy plain file when only that exists."""
-        p, legacy = self.path(table), self.legacy_path(table)
-        return legacy if legacy is not None and not p.exists() and legacy.exists() else p
-
     def _write(self, table: str, df: pd.DataFrame) -> None:
-        """Write `table` to its file and drop its legacy plain file."""
+        """Write `table` to its file (atomically)."""
         write_text_table(df, self.path(table))
-        legacy = self.legacy_path(table)
-        if legacy is not None:
-            legacy.unlink(missing_ok=True)
-
-    def compress(self) -> list[str]:
-        """Move tables still in a plain legacy file into their compressed file (values
-        byte-identical, the ledger unchanged); returns the tables moved."""
-        moved = []
-        with self.lock():
-            self._recover()
-            ledger = self.ledger()
-            for table in TABLES:
-                if self.existing(table) != self.path(table):
-                    text = self._text(table)
-                    self.check(table, text, ledger)
-                    self._write(table, text)
-                    moved.append(table)
-        return moved
 
     def lock(self) -> FolderLock:
         """The folder's lock (a context manager that waits, saying who holds it)."""
@@ -114,10 +90,11 @@ class ResultStore(Writing):
         """Every entry of the ledger (see `journal.parse_ledger`)."""
         text = jn.ledger_text(self.folder)
         if text is None:
-            if any(self.existing(t).exists() for t in TABLES):
+            if any(self.path(t).exists() for t in TABLES):
                 raise IntegrityError(f"{self.folder} has result tables but no {LEDGER} (written "
-                                     f"before the transactional store); run: python "
-                                     f"scripts/migrate_results.py {self.folder}")
+                                     f"before the transactional store); migrate it with "
+                                     f"scripts/migrate_results.py of commit {MIGRATION_COMMIT} "
+                                     f"(README, 'Reproducing the experiments')")
             return {}
         return jn.parse_ledger(text, self.folder / LEDGER, journal, problems)
 
@@ -134,7 +111,7 @@ class ResultStore(Writing):
     def _stamp(self, tables) -> list:
         """What changes when a writer replaces or appends to the journal, ledger or `tables`."""
         out = []
-        for p in [self.folder / JOURNAL, self.folder / LEDGER, *(self.existing(t) for t in tables)]:
+        for p in [self.folder / JOURNAL, self.folder / LEDGER, *(self.path(t) for t in tables)]:
             try:
                 st = p.stat()
                 out.append((str(p), st.st_ino, st.st_mtime_ns, st.st_size))
@@ -166,7 +143,7 @@ class ResultStore(Writing):
     # ------------------------------------------------------------ reading
 
     def _text(self, table: str) -> pd.DataFrame | None:
-        p = self.existing(table)
+        p = self.path(table)
         if not p.exists():
             return None
         try:
@@ -181,7 +158,7 @@ class ResultStore(Writing):
     def check(self, table: str, text: pd.DataFrame | None, ledger: dict) -> None:
         """Raise IntegrityError if any committed configuration's rows in `table` differ from the
         ledger."""
-        chk.check_table(self.folder, self.existing(table), table, text, ledger)
+        chk.check_table(self.folder, self.path(table), table, text, ledger)
 
     def read(self, table: str, text: bool = False) -> pd.DataFrame | None:
         """Committed rows of `table` at the stage versions read (verified against the ledger), typed

@@ -97,7 +97,7 @@ class Writing:
         old = {name: self._text(name) for name in order}
         for name in order:
             found = chk.orphans({name: old[name]}, set(entries))
-            chk.refuse_orphans(self.folder, self.existing(name), found)
+            chk.refuse_orphans(self.folder, self.path(name), found)
         line = json.dumps(self._entry(config, new, config_id), sort_keys=True) + "\n"
         jn.end_last_line(self.folder, jn.ledger_text(self.folder) or "")
         jn.write_journal(self.folder, "commit", [config_id], order, line)

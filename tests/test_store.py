@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from sgnlib.journal import write_journal
-from sgnlib.store import (JOURNAL, LEDGER, TABLES, IntegrityError, ResultStore, as_text, merge,
-                          rows_digest)
+from sgnlib.store import (JOURNAL, LEDGER, MIGRATION_COMMIT, TABLES, IntegrityError, ResultStore,
+                          as_text, merge, rows_digest)
 
 
 def frame(cid, n=3, **cols):
@@ -270,7 +270,7 @@ def test_tables_without_a_ledger_point_at_the_migration(tmp_path):
     frame("A").to_csv(s.path("training"), index=False)
     with pytest.raises(IntegrityError, match=r"no ledger\.jsonl .*scripts/migrate_results\.py") as e:
         s.read("training")
-    assert str(tmp_path) in one_line(e)
+    assert str(tmp_path) in one_line(e) and f"of commit {MIGRATION_COMMIT}" in one_line(e)
     with pytest.raises(IntegrityError, match=r"migrate_results"):
         s.commit({}, {"training": frame("B")}, "B")
     assert ResultStore(tmp_path / "empty").done() == set()
@@ -325,48 +325,6 @@ def test_merge_is_idempotent(tmp_path):
     # the same rows: what src says about A, dst says too
     a = lambda st: st.read("training", text=True).query("config_id == 'A'").reset_index(drop=True)  # noqa: E731
     pd.testing.assert_frame_equal(a(src)[frame("A").columns], a(dst)[frame("A").columns])
-
-
-def _legacy_plain(store, table):
-    """Rewrite `table` as the plain .csv a folder written before the table was compressed holds."""
-    gz, plain = store.path(table), store.folder / f"{table}.csv"
-    plain.write_bytes(gzip.decompress(gz.read_bytes()))
-    gz.unlink()
-    return plain
-
-
-def test_a_table_written_plain_before_it_was_compressed_is_read_and_moves_on_write(tmp_path):
-    s = _store_with(tmp_path / "s", ["A"], table="gaussianity")
-    assert s.path("gaussianity").name == "gaussianity.csv.gz"
-    want = s.read("gaussianity", text=True)
-    plain = _legacy_plain(s, "gaussianity")
-    assert s.existing("gaussianity") == plain and s.verify() == 1
-    pd.testing.assert_frame_equal(s.read("gaussianity", text=True), want)
-    # merge from a legacy folder into a new one, and a commit into the legacy folder, both write .csv.gz
-    dst = ResultStore(tmp_path / "dst")
-    assert merge(s.folder, dst.folder) == 1 and dst.path("gaussianity").exists()
-    assert not (dst.folder / "gaussianity.csv").exists()
-    assert s.commit({}, {"gaussianity": frame("B")}, "B")
-    assert not plain.exists() and s.existing("gaussianity") == s.path("gaussianity") and s.verify() == 2
-    pd.testing.assert_frame_equal(s.read("gaussianity", text=True).iloc[:3], want)
-
-
-def test_compress_moves_plain_tables_byte_identically_and_checks_them_first(tmp_path):
-    s = _store_with(tmp_path / "s", ["A", "B"], table="gaussianity")
-    body = gzip.decompress(s.path("gaussianity").read_bytes())
-    ledger = (s.folder / LEDGER).read_text()
-    plain = _legacy_plain(s, "gaussianity")
-    assert s.compress() == ["gaussianity"] and not plain.exists()
-    assert gzip.decompress(s.path("gaussianity").read_bytes()) == body
-    assert (s.folder / LEDGER).read_text() == ledger and s.verify() == 2
-    assert s.compress() == []
-    # a hand-edited plain table is named and left as it is
-    plain = _legacy_plain(s, "gaussianity")
-    plain.write_text(plain.read_text().replace("Layer 0", "Layer 9", 1))
-    edited = plain.read_bytes()
-    with pytest.raises(IntegrityError, match=r"gaussianity\.csv: 1 configuration\(s\) differ from the ledger"):
-        s.compress()
-    assert plain.read_bytes() == edited and not s.path("gaussianity").exists()
 
 
 def test_merge_refuses_a_corrupt_source(tmp_path):
@@ -494,3 +452,18 @@ def test_claim_is_released_when_the_holder_dies(tmp_path):
 
 def test_tables_constant():
     assert set(TABLES) >= {"training", "gaussianity", "tail_index", "moments", "berry_esseen", "examples"}
+
+
+def test_the_migration_commit_ships_the_migration_scripts():
+    """The commit the no-ledger message names holds the scripts (skipped without that history)."""
+    import subprocess
+
+    from sgnlib.paths import REPO_ROOT
+
+    def has(obj):
+        return subprocess.run(["git", "cat-file", "-e", obj], cwd=REPO_ROOT,
+                              capture_output=True).returncode == 0
+    if not has(f"{MIGRATION_COMMIT}^{{commit}}"):
+        pytest.skip("this checkout lacks the migration commit (no git history, or a shallow clone)")
+    assert has(f"{MIGRATION_COMMIT}:scripts/migrate_results.py")
+    assert has(f"{MIGRATION_COMMIT}:scripts/migrate_names.py")

@@ -1,14 +1,13 @@
 """What makes rows comparable: merge refuses another data source, another stage version or older
 code's column names; readers use one stage version per stage; the committed folders read exactly as
 their files."""
-import importlib.util
 
 import pandas as pd
 import pytest
 
 from sgnlib import sweep
 from sgnlib.config import STAGE_VERSION
-from sgnlib.folder_identity import read_versions, retired_columns, version_of
+from sgnlib.folder_identity import read_versions, version_of
 from sgnlib.paths import REPO_ROOT, RESULTS_DIR
 from sgnlib.store import TABLES, ResultStore, StoreError, merge
 from tests.test_store import frame
@@ -104,33 +103,6 @@ def test_merge_refuses_older_code_into_a_current_folder(tmp_path, capsys):
     assert "holds capture results of stage version 2" in one_line_error(capsys)
 
 
-def test_merge_refuses_old_column_names(tmp_path, capsys):
-    new = copy_entries(RESULTS_DIR / "cpu", tmp_path / "new", {"capture": 1})
-    src = ResultStore(tmp_path / "renamed")
-    cid, e = next((c, e) for c, e in ResultStore(RESULTS_DIR / "cpu").ledger().items()
-                  if e["config"]["stage"] == "capture" and c not in new.done())
-    texts = {t: ResultStore(RESULTS_DIR / "cpu").read(t, text=True) for t in e["tables"]}
-    rows = {t: d[d.config_id == cid] for t, d in texts.items()}
-    old_name = {"gauss_pct_incl_degenerate": "gauss_pct_paper"}
-    rows["gaussianity"] = rows["gaussianity"].rename(columns=old_name)
-    src.commit(e["config"], rows, cid)
-    before = new.done()
-    assert sweep.main(["merge", str(src.folder), str(new.folder)]) == 2
-    err = one_line_error(capsys)
-    assert "gauss_pct_paper -> gauss_pct_incl_degenerate" in err
-    assert "scripts/migrate_names.py" in err
-    assert new.done() == before and len(before) == 1
-
-
-def test_retired_columns_are_the_ones_migrate_names_renames():
-    path = REPO_ROOT / "scripts" / "migrate_names.py"
-    spec = importlib.util.spec_from_file_location("migrate_names", path)
-    mn = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mn)
-    for table in TABLES:
-        assert retired_columns(table) == mn.renames(table), table
-
-
 def _capture(store, cid, version, n=2):
     rows = frame(cid, n).assign(stage="capture", stage_version=str(version))
     assert store.commit({"stage": "capture", "id": cid}, {"gaussianity": rows}, cid)
@@ -169,7 +141,7 @@ def test_committed_folders_verify_and_read_exactly_their_files(scale, n):
     lines = _verify_lines(s)
     assert s.verify() == n and "orphans: none" in lines and "superseded" not in "\n".join(lines)
     for table in TABLES:
-        p = s.existing(table)
+        p = s.path(table)
         if not p.exists():
             assert s.read(table) is None
             continue
