@@ -33,12 +33,11 @@ import torch
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from sgnlib import presets  # noqa: E402
-from sgnlib.data import identify  # noqa: E402
-from sgnlib.engine import Sweep, validate  # noqa: E402
+from sgnlib import planner  # noqa: E402
+from sgnlib.atomic import atomic_write  # noqa: E402
+from sgnlib.engine import Sweep  # noqa: E402
 from sgnlib.provenance import git_commit, provenance, resolve_device  # noqa: E402
-from sgnlib.stages import Context  # noqa: E402
-from sgnlib.store import ResultStore  # noqa: E402
+from sgnlib.run_options import RunOptions  # noqa: E402
 from sgnlib.train import load_checkpoint  # noqa: E402
 
 
@@ -103,37 +102,41 @@ def main():
 
     if a.scale is None:
         a.scale = "gpu-short" if (a.alexnet_epochs or a.resnet_epochs) else "paper-recipe"
-    data = identify("train", a.data_source)
-    spec = presets.load(a.preset)
-    store = ResultStore(work / "results" / a.scale)
+    # the sweep's planner checks preset, data, folders and checkpoints, as `python -m sgnlib.sweep`
+    opts = RunOptions(preset=a.preset, scale=a.scale, device=str(dev), data_source=a.data_source,
+                      results_dir=str(work / "results"), checkpoints=str(ck))
+    folder = work / "results" / a.scale
 
     def pack():
         """OUT holds few files (the device tool brings back at most 8): the store as one tarball."""
         import tarfile
-        if not store.folder.exists():
+        if not folder.exists():
             return
-        tmp = out / f".results-{a.scale}.tar.gz.tmp"
-        with tarfile.open(tmp, "w:gz") as tar:
-            tar.add(store.folder, arcname=a.scale,
-                    filter=lambda ti: None if ti.name.endswith(".lock") or "/.claims" in ti.name else ti)
-        os.replace(tmp, out / f"results-{a.scale}.tar.gz")
-    ctx = Context(dev, ck)
+
+        def write(tmp):
+            with tarfile.open(tmp, "w:gz") as tar:
+                tar.add(folder, arcname=a.scale, filter=lambda ti: None if ti.name.endswith(".lock")
+                        or "/.claims" in ti.name else ti)
+        atomic_write(out / f"results-{a.scale}.tar.gz", write)
+    n_batches = [int(v) for v in a.resnet_n_batches.split(",")]
     groups = [
-        ("alexnet", presets.expand(spec, data, a.alexnet_epochs, a.repeats), ["alexnet", "alexnet_bn"], None),
-        ("resnet", presets.expand(spec, data, a.resnet_epochs, 1), ["resnet20", "resnet56"],
-         [int(v) for v in a.resnet_n_batches.split(",")]),
+        ("alexnet", opts.replace(epochs=a.alexnet_epochs, repeats=a.repeats), ["alexnet", "alexnet_bn"],
+         None),
+        ("resnet", opts.replace(epochs=a.resnet_epochs, repeats=1), ["resnet20", "resnet56"], n_batches),
     ]
-    trained = []
-    for label, cfgs, keep_models, nbs in groups:
-        cfgs = [c for c in cfgs if c.model in keep_models and (nbs is None or (c.n_batches or nbs[0]) in nbs)]
-        trained += [c for c in cfgs if c.stage == "train"]
-        if left() <= 5:
-            log(f"skip {label}: budget spent")
-            continue
+    trained, ctx = [], None
+    for label, group_opts, keep_models, nbs in groups:
         t = time.perf_counter()
         try:
-            validate(cfgs, ctx)
-            ran = Sweep(cfgs, store, ctx, "inprocess", log=log).run(deadline_s=left())
+            run = planner.plan(group_opts)
+            ctx = run.ctx
+            cfgs = [c for c in run.configs
+                    if c.model in keep_models and (nbs is None or (c.n_batches or nbs[0]) in nbs)]
+            trained += [c for c in cfgs if c.stage == "train"]
+            if left() <= 5:
+                log(f"skip {label}: budget spent")
+                continue
+            ran = Sweep(cfgs, run.store, ctx, "inprocess", log=log).run(deadline_s=left())
         except Exception as e:  # keep what is done; say what broke
             log(f"{label} stopped: {type(e).__name__}: {e}")
             ran = []

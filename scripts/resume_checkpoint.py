@@ -20,6 +20,10 @@ from pathlib import Path
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sgnlib.atomic import atomic_copy  # noqa: E402
+
 KEPT = ROOT / "resume"
 CHECKPOINTS = ROOT / "checkpoints"
 
@@ -37,11 +41,7 @@ def save(run: Path, kept: Path = KEPT) -> Path:
     if not run.is_dir():
         raise SystemExit(f"error: {run} is not a checkpoint folder (checkpoints/<run folder>)")
     src = newest(run)
-    dest = kept / run.name / src.name
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.tmp")
-    shutil.copyfile(src, tmp)
-    tmp.replace(dest)
+    dest = atomic_copy(src, kept / run.name / src.name)
     for old in dest.parent.glob("*.pt"):
         if old != dest:
             old.unlink()
@@ -53,8 +53,7 @@ def restore(kept: Path = KEPT, checkpoints: Path = CHECKPOINTS) -> list[Path]:
     for src in sorted(kept.glob("*/*.pt")):
         dest = checkpoints / src.parent.name / src.name
         if not dest.exists():
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(src, dest)
+            atomic_copy(src, dest)
         out.append(dest)
     return out
 

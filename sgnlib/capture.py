@@ -38,6 +38,8 @@ import torch
 import torch.nn.functional as F
 
 from .data import augment as augment_images
+from .hyperparameters import (AUGMENT_SEED_OFFSET, CAPTURE_PROTOCOL, PROBE_BATCH_SIZE, PROBE_N_BATCHES,
+                              PROTOCOL_CHOICES, SIGNIFICANCE_LEVEL)
 from .kernels import exact_kernels
 from .probe import (CaptureArgumentError, capture_layers, check_capture_args,  # noqa: F401
                     check_data, check_loss, restore_modes, save_modes)
@@ -61,12 +63,12 @@ def minibatch_indices(n_data: int, batch_size: int, n_batches: int, generator: t
     return torch.cat(blocks)[:n_batches]
 
 
-SAMPLINGS = ("without_replacement", "with_replacement", "independent")
-BN_MODES = ("batch", "running")
+SAMPLINGS = PROTOCOL_CHOICES["sampling"]
+BN_MODES = PROTOCOL_CHOICES["bn"]
 
 
 def sampled_indices(n_data: int, batch_size: int, n_batches: int, generator: torch.Generator, device="cpu",
-                    sampling: str = "without_replacement") -> torch.Tensor:
+                    sampling: str = CAPTURE_PROTOCOL["sampling"]) -> torch.Tensor:
     """[n_batches, batch_size] indices under one of three protocols (a factor of the protocol study):
     without_replacement: consecutive blocks of shuffled passes (`minibatch_indices`, the default);
     with_replacement: every index drawn uniformly, independently (repeats possible inside a batch);
@@ -134,8 +136,9 @@ def _minibatch_gradient(model, loss_fn, x, y, params, opt=None):
 
 def minibatch_gradients(model, loss_fn, images, labels, batch_size: int, n_batches: int, layers=None,
                         seed: int = 0, max_bytes: float | None = None, out_device=None, progress: bool = False,
-                        check_every: int = 64, sampling: str = "without_replacement", augment: bool = False,
-                        bn: str = "batch", trajectory=None):
+                        check_every: int = 64, sampling: str = CAPTURE_PROTOCOL["sampling"],
+                        augment: bool = CAPTURE_PROTOCOL["augment"], bn: str = CAPTURE_PROTOCOL["bn"],
+                        trajectory=None):
     """Yield ({layer: [n_batches, d] gradient matrix}) per layer group; see the module docstring.
 
     Protocol options (defaults: the protocol above): `sampling` (see `sampled_indices`); `augment`
@@ -178,7 +181,7 @@ def minibatch_gradients(model, loss_fn, images, labels, batch_size: int, n_batch
         for group in _group_layers(named, n_batches, max_bytes):
             gen = torch.Generator(device=dev).manual_seed(seed)
             idx = sampled_indices(images.shape[0], batch_size, n_batches, gen, dev, sampling)
-            aug_gen = torch.Generator(device=dev).manual_seed(seed + 7919) if augment else None
+            aug_gen = torch.Generator(device=dev).manual_seed(seed + AUGMENT_SEED_OFFSET) if augment else None
             mats = {name: torch.empty(n_batches, p.numel(), device=out_device, dtype=p.dtype) for name, p in group}
             names = [name for name, _ in group]
             params = [p for _, p in group]
@@ -213,7 +216,7 @@ def minibatch_gradients(model, loss_fn, images, labels, batch_size: int, n_batch
 
 
 def gaussianity_of_noise(model, loss_fn, images, labels, batch_size: int, n_batches: int, layers=None,
-                         seed: int = 0, level: float = 0.05, max_bytes: float | None = None, keep=None,
+                         seed: int = 0, level: float = SIGNIFICANCE_LEVEL, max_bytes: float | None = None, keep=None,
                          progress: bool = False, **protocol) -> tuple[pd.DataFrame, dict]:
     """Per-layer Gaussianity table of the minibatch gradient noise, plus timings and kept samples.
 
@@ -298,8 +301,9 @@ def per_sample_moments(model, images, labels, n_samples: int = 1000, chunk: int 
     return {name: accs[k].result(batch_size) for (name, _), k in zip(named, keys)}
 
 
-def probe(model, loss_fn, images, labels, batch_size: int = 128, n_batches: int = 200, layers=None,
-          level: float = 0.05, seed: int = 0) -> pd.DataFrame:
+def probe(model, loss_fn, images, labels, batch_size: int = PROBE_BATCH_SIZE,
+          n_batches: int = PROBE_N_BATCHES, layers=None, level: float = SIGNIFICANCE_LEVEL,
+          seed: int = 0) -> pd.DataFrame:
     """Run the paper's Gaussianity test on ANY model, loss and data tensors.
 
     Returns one row per captured weight layer (Conv1d/2d/3d, ConvTranspose and Linear weights in

@@ -28,8 +28,9 @@ from . import models
 from .data import SOURCES, n_train_images, shipped_test_sha256
 from .stats.shapiro import N_MAX, N_MIN
 from .config_checks import ConfigError, check_int as _int, recipe_value as _recipe_value
+from .hyperparameters import CAPTURE_PROTOCOL, PROTOCOL_CHOICES, Recipe
 from .stages import STAGES
-from .train import Recipe, checkpoint_expect, recipe_identity
+from .train import checkpoint_expect, recipe_identity
 
 # per stage (declared by its module, `sgnlib.stages`): the fields it reads beyond the common ones
 # (`layers` and `protocol` are optional: None = every weight layer, () = the default protocol), and
@@ -38,12 +39,6 @@ STAGE_FIELDS = {name: stage.FIELDS for name, stage in STAGES.items()}
 STAGE_VERSION = {name: stage.VERSION for name, stage in STAGES.items()}
 COMMON = ("stage", "model", "epochs", "seed", "subset", "data_source", "data_sha256", "recipe")
 OPTIONAL = ("layers", "protocol")
-# capture protocol (the factors of the protocol study); only values that differ from these enter the id
-PROTOCOL_DEFAULTS = {"sampling": "without_replacement", "augment": False, "bn": "batch", "precision": "float32",
-                     "trajectory": False}
-PROTOCOL_CHOICES = {"sampling": ("without_replacement", "with_replacement", "independent"),
-                    "augment": (False, True), "bn": ("batch", "running"), "precision": ("float32", "float64"),
-                    "trajectory": (False, True)}
 BN_MODELS = ("alexnet_bn", "resnet20", "resnet56")
 TEST_SPLIT_STAGES = tuple(name for name, stage in STAGES.items() if stage.READS_TEST_SPLIT)
 # each network's definition (sgnlib.models: layers, initialization, forward), pinned by
@@ -135,16 +130,16 @@ class Config:
         for k, v in given.items():
             if k not in PROTOCOL_CHOICES:
                 raise ConfigError(f"unknown protocol option {k!r}; options: {', '.join(PROTOCOL_CHOICES)}")
-            if v not in PROTOCOL_CHOICES[k] or type(v) is not type(PROTOCOL_DEFAULTS[k]):
+            if v not in PROTOCOL_CHOICES[k] or type(v) is not type(CAPTURE_PROTOCOL[k]):
                 raise ConfigError(f"protocol {k} must be one of {PROTOCOL_CHOICES[k]}, got {v!r}")
         if given.get("bn") == "running" and self.model not in BN_MODELS:
             raise ConfigError(f"protocol bn='running' changes nothing for {self.model} (no BatchNorm); "
                               f"BatchNorm models: {', '.join(BN_MODELS)}")
-        kept = {k: v for k, v in given.items() if v != PROTOCOL_DEFAULTS[k]}  # defaults never enter the id
+        kept = {k: v for k, v in given.items() if v != CAPTURE_PROTOCOL[k]}  # defaults never enter the id
         object.__setattr__(self, "protocol", tuple(sorted(kept.items())))
 
     def full_protocol(self) -> dict:
-        return {**PROTOCOL_DEFAULTS, **dict(self.protocol)}
+        return {**CAPTURE_PROTOCOL, **dict(self.protocol)}
 
     def _check_stage_fields(self):
         if self.checkpoint_epochs is not None:

@@ -31,6 +31,7 @@ from .data_files import content_sha as _content_sha
 from .data_files import from_cache as _from_cache
 from .data_files import decode_mirror as _decode_mirror
 from .data_files import decode_torchvision as _decode_torchvision
+from .hyperparameters import AUGMENT_PAD
 from .paths import REPO_ROOT, cache_dir
 
 MEAN = (0.4914, 0.4822, 0.4465)
@@ -278,22 +279,32 @@ def load_cifar10(split="train", source="auto", root=None, device="cpu", subset=N
     return x, torch.from_numpy(labels).to(device), info
 
 
-def augment(images: torch.Tensor, generator: torch.Generator | None = None, pad: int = 4) -> torch.Tensor:
-    """Random crop with `pad`-pixel black padding and horizontal flip, on the images' own device.
-
-    Padding uses the normalized value of a black pixel, as torchvision's RandomCrop(32, padding=4)
-    on unnormalized images would. `generator` must live on the images' device.
-    """
-    n, c, h, w = images.shape
-    dev = images.device
-    fill = (-torch.tensor(MEAN, device=dev) / torch.tensor(STD, device=dev)).view(1, c, 1, 1).to(images.dtype)
-    padded = fill.expand(n, c, h + 2 * pad, w + 2 * pad).clone()
-    padded[:, :, pad:pad + h, pad:pad + w] = images
+def augment(images: torch.Tensor, generator: torch.Generator | None = None,
+            pad: int = AUGMENT_PAD) -> torch.Tensor:
+    """Random crop with `pad`-pixel black padding and horizontal flip, on the images' own device:
+    the offsets dy, dx and the flips drawn from `generator` (which must live on the images' device),
+    in this order, then `apply_augment`."""
+    n, dev = images.shape[0], images.device
     dy = torch.randint(0, 2 * pad + 1, (n,), device=dev, generator=generator)
     dx = torch.randint(0, 2 * pad + 1, (n,), device=dev, generator=generator)
     flip = torch.rand(n, device=dev, generator=generator) < 0.5
-    rows = (dy[:, None] + torch.arange(h, device=dev))[:, None, :, None].expand(n, c, h, w + 2 * pad)
-    out = padded.gather(2, rows)
+    return apply_augment(images, dy, dx, flip, pad)
+
+
+def apply_augment(images: torch.Tensor, dy, dx, flip, pad: int = AUGMENT_PAD) -> torch.Tensor:
+    """The crop at offsets (dy, dx) of the images padded by `pad` black pixels, flipped where `flip`.
+
+    Padding uses the normalized value of a black pixel, as torchvision's RandomCrop(32, padding=4)
+    on unnormalized images would. Plain tensor ops (gathers), so it also runs compiled
+    (`sgnlib.fast_step`)."""
+    n, c, h, w = images.shape
+    dev = images.device
+    black = -torch.tensor(MEAN, device=dev) / torch.tensor(STD, device=dev)
+    fill = black.view(1, c, 1, 1).to(images.dtype)
+    padded = fill.expand(n, c, h + 2 * pad, w + 2 * pad).clone()
+    padded[:, :, pad:pad + h, pad:pad + w] = images
+    rows = (dy[:, None] + torch.arange(h, device=dev))[:, None, :, None]
+    out = padded.gather(2, rows.expand(n, c, h, w + 2 * pad))
     cols = dx[:, None] + torch.arange(w, device=dev)
     cols = torch.where(flip[:, None], cols.flip(1), cols)[:, None, None, :].expand(n, c, h, w)
     return out.gather(3, cols)

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import warnings
 import zipfile
 from pathlib import Path
 
 import numpy as np
+
+from .atomic import atomic_write
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
            "dog", "frog", "horse", "ship", "truck")
@@ -113,14 +114,11 @@ def content_sha(images: np.ndarray, labels: np.ndarray) -> str:
 
 
 def atomic_save_npz(path: Path, **arrays):
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    try:
+    """Replace `path` by an .npz of `arrays` (`sgnlib.atomic.atomic_write`)."""
+    def write(tmp: Path) -> None:
         with open(tmp, "wb") as f:
             np.savez(f, **arrays)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    atomic_write(path, write)
 
 
 def read_cache(cache: Path):

@@ -57,8 +57,7 @@ def validate(cfgs: list[Config], ctx: Context) -> None:
             continue
         path = ctx.checkpoint_file(c)
         if path.exists() and path not in checked:
-            load_checkpoint(path, "cpu", {"model": c.model, "seed": c.seed, "epoch": c.checkpoint_epoch,
-                                          "data_sha256": c.data_sha256, "recipe": c.full_recipe()})
+            load_checkpoint(path, "cpu", c.checkpoint_expect())
             checked.add(path)
         elif not path.exists() and producer(c, cfgs) is None:
             raise EngineError(f"{c.config_id} reads checkpoint {path}, which does not exist and no train "

@@ -32,7 +32,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .data import MEAN, STD, augment
+from .data import apply_augment, augment  # noqa: F401  (apply_augment: the compiled step's crop)
+from .hyperparameters import AUGMENT_PAD
 
 MODES = ("eager", "compiled", "graph")
 BACKEND = "inductor"  # torch.compile backend of the fast step; "aot_eager" needs no C++ compiler (tests)
@@ -46,7 +47,7 @@ def cpu_compiler() -> str | None:
                 None)
 
 
-def draw_augment(n: int, generator: torch.Generator, pad: int = 4, out=None):
+def draw_augment(n: int, generator: torch.Generator, pad: int = AUGMENT_PAD, out=None):
     """(dy, dx, u) for `n` images, drawn with exactly `sgnlib.data.augment`'s generator calls
     (flip = u < 0.5); `out`: tensors to draw into (static buffers of a CUDA graph)."""
     dev = generator.device
@@ -58,20 +59,6 @@ def draw_augment(n: int, generator: torch.Generator, pad: int = 4, out=None):
     torch.randint(0, 2 * pad + 1, (n,), generator=generator, out=dx)
     torch.rand(n, generator=generator, out=u)
     return dy, dx, u
-
-
-def apply_augment(images, dy, dx, flip, pad: int = 4):
-    """`augment`'s crop with black padding + flip, given its random draws (same gathers, same values)."""
-    n, c, h, w = images.shape
-    dev = images.device
-    fill = (-torch.tensor(MEAN, device=dev) / torch.tensor(STD, device=dev)).view(1, c, 1, 1).to(images.dtype)
-    padded = fill.expand(n, c, h + 2 * pad, w + 2 * pad).clone()
-    padded[:, :, pad:pad + h, pad:pad + w] = images
-    rows = (dy[:, None] + torch.arange(h, device=dev))[:, None, :, None].expand(n, c, h, w + 2 * pad)
-    out = padded.gather(2, rows)
-    cols = dx[:, None] + torch.arange(w, device=dev)
-    cols = torch.where(flip[:, None], cols.flip(1), cols)[:, None, None, :].expand(n, c, h, w)
-    return out.gather(3, cols)
 
 
 class _Loss(nn.Module):
@@ -145,7 +132,7 @@ class TrainStep:
     compiler). warmup: steps run (and undone) on a side stream before a graph is captured.
     """
 
-    def __init__(self, model, opt, images, labels, batch_sizes=(), *, mode=None, augment=True, pad=4,
+    def __init__(self, model, opt, images, labels, batch_sizes=(), *, mode=None, augment=True, pad=AUGMENT_PAD,
                  amp=False, channels_last=None, backend=None, warmup=3):
         self.device = images.device
         backend = backend or BACKEND

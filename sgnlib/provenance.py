@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from .atomic import atomic_write
 from .paths import REPO_ROOT
 
 
@@ -62,16 +63,10 @@ def provenance(device, data_info: dict | None = None, test_info: dict | None = N
 
 
 def atomic_write_csv(df: pd.DataFrame, path: Path) -> None:
-    """Write a CSV to a temporary name in the same folder, then rename it into place."""
+    """Replace `path` by `df` as CSV (gzip for .gz; `sgnlib.atomic.atomic_write`)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        df.to_csv(tmp, index=False, compression="gzip" if path.suffix == ".gz" else None)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    comp = "gzip" if path.suffix == ".gz" else None
+    atomic_write(path, lambda tmp: df.to_csv(tmp, index=False, compression=comp), make_parents=True)
 
 
 def append_rows(df: pd.DataFrame, path: Path) -> pd.DataFrame:

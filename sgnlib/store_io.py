@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from .atomic import TEMPORARY_GLOB, atomic_write, atomic_write_text
+
 TABLES = ("training", "gaussianity", "tail_index", "moments", "berry_esseen", "examples")
 # the long tables are compressed (they are most of a folder's bytes; a GPU run carries the whole
 # tree)
@@ -72,25 +74,6 @@ def rows_digest(rows: pd.DataFrame) -> str:
     return h.hexdigest()
 
 
-def _temporary(path: Path) -> Path:
-    return path.with_name(f".{path.name}.tmp{os.getpid()}")
-
-
-def _replace_from(tmp: Path, path: Path, write) -> None:
-    """Write `tmp` with `write(tmp)`, flush it to disk, then move it over `path` (atomic)."""
-    try:
-        write(tmp)
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def write_text_table(df: pd.DataFrame, path: Path) -> None:
     """Write text rows to `path` (gzip for .gz, no timestamp) atomically."""
     comp = {"method": "gzip", "mtime": 0} if path.suffix == ".gz" else None
@@ -98,12 +81,12 @@ def write_text_table(df: pd.DataFrame, path: Path) -> None:
     def write(tmp: Path) -> None:
         df.to_csv(tmp, index=False, compression=comp, quoting=csv.QUOTE_MINIMAL,
                   lineterminator="\n")
-    _replace_from(_temporary(path), path, write)
+    atomic_write(path, write)
 
 
 def write_file(path: Path, text: str) -> None:
-    """Replace `path` by `text` atomically (written to a temporary file, flushed, moved over it)."""
-    _replace_from(_temporary(path), path, lambda tmp: tmp.write_text(text))
+    """Replace `path` by `text` atomically (`sgnlib.atomic`)."""
+    atomic_write_text(path, text)
 
 
 def append_line(path: Path, line: str) -> None:
@@ -120,7 +103,7 @@ def append_line(path: Path, line: str) -> None:
 
 def clean_temporaries(folder: Path) -> None:
     """Remove temporary files a killed writer left (call with the folder's lock held)."""
-    for p in folder.glob(".*.tmp[0-9]*"):
+    for p in folder.glob(TEMPORARY_GLOB):
         p.unlink(missing_ok=True)
 
 

@@ -4,10 +4,11 @@ of `ALPHA_BINS`, every bin kept:
 
 - `count_all`, `count_nongaussian`: histogram of the UNCLIPPED per-column Mohammadi estimate
   (`sgnlib.stats.mohammadi_alpha`, K1 = largest divisor of K <= sqrt K as Simsekli et al.) over all
-  columns and over the columns Shapiro-Wilk rejects (p < 0.05). Bins of 0.1 on [0, 3) plus an
-  underflow (-inf, 0) and an overflow [3, inf) bin; estimates above 2 are estimator noise (clip them
-  for display, and say so). Point-mass columns (constant; NaN estimate, or Shapiro-Wilk degenerate)
-  are in no bin: `n_point_mass` counts them, so sum(count_all) + n_point_mass = d;
+  columns and over the columns Shapiro-Wilk rejects (p < `SIGNIFICANCE_LEVEL`). Bins of 0.1 on
+  [0, 3) plus an underflow (-inf, 0) and an overflow [3, inf) bin; estimates above 2 are estimator
+  noise (clip them for display, and say so). Point-mass columns (constant; NaN estimate, or
+  Shapiro-Wilk degenerate) are in no bin: `n_point_mass` counts them, so
+  sum(count_all) + n_point_mass = d;
 - per layer, repeated on its rows: `d`, `k1`; the medians of the binned estimates
   (`tail_index_median_all`, `tail_index_median_nongaussian`); the pooled estimate as Simsekli et
   al. report it, over the layer's whole noise (`tail_index_pooled`) and without point-mass columns
@@ -23,11 +24,11 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+from .hyperparameters import NULL_D, NULL_SEED, SIGNIFICANCE_LEVEL
 from .stats import (default_block_size, matched_null_alpha, mohammadi_alpha, mohammadi_alpha_pooled,
                     null_alpha_band)
 
 ALPHA_BINS = np.concatenate(([-np.inf], np.round(np.arange(0.0, 3.0001, 0.1), 2), [np.inf]))
-NULL_D, NULL_SEED = 4000, 0  # Gaussian columns and numpy seed of the null band
 
 
 @lru_cache(maxsize=8)
@@ -54,7 +55,7 @@ def tail_index_histogram(layer: str, matrix, shapiro_result) -> pd.DataFrame:
     noise = matrix - matrix.mean(0)
     alpha = mohammadi_alpha(noise).cpu().numpy()
     point_mass = np.isnan(alpha) | shapiro_result.degenerate.cpu().numpy()
-    nongauss = (shapiro_result.p < 0.05).cpu().numpy() & ~point_mass
+    nongauss = (shapiro_result.p < SIGNIFICANCE_LEVEL).cpu().numpy() & ~point_mass
     c_all, _ = np.histogram(alpha[~point_mass], bins=ALPHA_BINS)
     c_ng, _ = np.histogram(alpha[nongauss], bins=ALPHA_BINS)
     K, d = matrix.shape

@@ -224,7 +224,7 @@ def test_row_fields():
 
 
 def test_protocol_defaults_leave_the_id_unchanged_and_options_change_it():
-    from sgnlib.config import PROTOCOL_DEFAULTS
+    from sgnlib.hyperparameters import CAPTURE_PROTOCOL as PROTOCOL_DEFAULTS
     base = dict(stage="capture", model="alexnet_bn", epochs=15, data_source="jpeg-mirror", data_sha256="a" * 64,
                 checkpoint_epoch=15, batch_size=64, n_batches=200, repeat=0)
     plain = Config(**base)

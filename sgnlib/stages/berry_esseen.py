@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from ..capture import minibatch_gradients
+from ..hyperparameters import CAPTURE_SEED_STRIDE
 from ..stage_context import Context, rows
 from ..stats import berry_esseen_bound
 from ..stats.berry_esseen import ks_distance_to_normal, null_ks_quantiles
@@ -53,7 +54,7 @@ def berry_esseen_table(model, x, y, cfg, mom: dict) -> pd.DataFrame:
     null50, null90 = null_ks_quantiles(cfg.n_batches)
     out = []
     for mats in minibatch_gradients(model, F.cross_entropy, x, y, cfg.batch_size, cfg.n_batches,
-                                    seed=cfg.seed * 1000):
+                                    seed=cfg.seed * CAPTURE_SEED_STRIDE):
         for layer, m in mats.items():
             ks = ks_distance_to_normal(m)
             bound = berry_esseen_bound(mom[layer]["beta_over_sigma3"], cfg.batch_size).to(ks.device)

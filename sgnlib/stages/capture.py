@@ -1,8 +1,9 @@
 """Stage `capture`: the minibatch gradient noise at one checkpoint (eq 2-3), tested column by column
 with Shapiro-Wilk. Tables: `gaussianity` (one row per layer: Tables 1-4, Figs 1, 2, 6) and
 `tail_index` (tail-index histograms per layer: Figs 7 and 9, `sgnlib.tail_histogram`), both from
-one pass over the minibatches. The minibatches of repeat r are drawn with seed 1000 * seed + r
-(protocol in `sgnlib.capture`)."""
+one pass over the minibatches. The minibatches of repeat r are drawn with seed
+`CAPTURE_SEED_STRIDE` * seed + r (protocol in `sgnlib.capture`, defaults in
+`sgnlib.hyperparameters`)."""
 from __future__ import annotations
 
 import time
@@ -12,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from ..capture import gaussianity_of_noise
+from ..hyperparameters import CAPTURE_SEED_STRIDE
 from ..stage_context import Context, rows
 from ..tail_histogram import tail_index_histogram
 
@@ -40,9 +42,9 @@ def sgd_continuation(cfg):
 
 
 def run(cfg, ctx: Context) -> dict[str, pd.DataFrame]:
-    """Protocol options (cfg.protocol, see sgnlib.config.PROTOCOL_DEFAULTS): sampling, augment, bn
-    (batch or running statistics) go to the capture loop; precision float64 runs model and data in
-    float64; trajectory takes an SGD step after every minibatch (`sgd_continuation`)."""
+    """Protocol options (cfg.protocol, see sgnlib.hyperparameters.CAPTURE_PROTOCOL): sampling,
+    augment, bn (batch or running statistics) go to the capture loop; precision float64 runs model
+    and data in float64; trajectory takes an SGD step after every minibatch (`sgd_continuation`)."""
     x, y, info = ctx.data(cfg)
     model = ctx.model(cfg)
     protocol = cfg.full_protocol()
@@ -53,7 +55,7 @@ def run(cfg, ctx: Context) -> dict[str, pd.DataFrame]:
     layers = list(cfg.layers) if cfg.layers else None
     table, extras = gaussianity_of_noise(model, F.cross_entropy, x, y, cfg.batch_size,
                                          cfg.n_batches, layers=layers,
-                                         seed=cfg.seed * 1000 + cfg.repeat,
+                                         seed=cfg.seed * CAPTURE_SEED_STRIDE + cfg.repeat,
                                          keep=tail_index_histogram, progress=ctx.progress,
                                          **protocol)
     wall = time.perf_counter() - t0

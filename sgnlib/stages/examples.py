@@ -1,6 +1,7 @@
-"""Stage `examples`: the noise samples of a few Gaussian (p >= 0.05) and non-Gaussian dimensions per
-layer (Figs 8-9), drawn at random (seeded) among the candidates of each kind, point masses excluded.
-Table: `examples`, one row per (layer, dimension, sample)."""
+"""Stage `examples`: the noise samples of a few Gaussian (p >= `SIGNIFICANCE_LEVEL`) and
+non-Gaussian dimensions per layer (Figs 8-9), `EXAMPLES_PER_KIND` of each, drawn at random (seeded)
+among the candidates of each kind, point masses excluded. Table: `examples`, one row per (layer,
+dimension, sample)."""
 from __future__ import annotations
 
 import time
@@ -10,6 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from ..capture import minibatch_gradients
+from ..hyperparameters import CAPTURE_SEED_STRIDE, EXAMPLES_PER_KIND, SIGNIFICANCE_LEVEL
 from ..stage_context import Context, rows
 from ..stats import mohammadi_alpha, shapiro_wilk
 
@@ -35,7 +37,8 @@ def layer_examples(layer: str, m: torch.Tensor, gen: torch.Generator, per_kind: 
     tail_index = mohammadi_alpha(noise)
     p, deg = res.p.cpu(), res.degenerate.cpu()
     out = []
-    for kind, mask in (("gaussian", (p >= 0.05) & ~deg), ("non-gaussian", (p < 0.05) & ~deg)):
+    level = SIGNIFICANCE_LEVEL
+    for kind, mask in (("gaussian", (p >= level) & ~deg), ("non-gaussian", (p < level) & ~deg)):
         cand = torch.nonzero(mask).flatten()
         pick = cand[torch.randperm(cand.numel(), generator=gen)[:per_kind]].sort().values
         for dim in pick.tolist():
@@ -45,12 +48,12 @@ def layer_examples(layer: str, m: torch.Tensor, gen: torch.Generator, per_kind: 
     return out
 
 
-def examples_table(model, x, y, cfg, per_kind: int = 5) -> pd.DataFrame:
+def examples_table(model, x, y, cfg, per_kind: int = EXAMPLES_PER_KIND) -> pd.DataFrame:
     out = []
     gen = torch.Generator().manual_seed(cfg.seed)
     layers = list(cfg.layers) if cfg.layers else None
     for mats in minibatch_gradients(model, F.cross_entropy, x, y, cfg.batch_size, cfg.n_batches,
-                                    layers=layers, seed=cfg.seed * 1000):
+                                    layers=layers, seed=cfg.seed * CAPTURE_SEED_STRIDE):
         for layer, m in mats.items():
             out += layer_examples(layer, m, gen, per_kind)
     if not out:  # no dimension qualifies (all point masses): an empty table with the columns

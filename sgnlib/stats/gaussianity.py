@@ -4,10 +4,11 @@ Three counting rules side by side, each a column of the gaussianity table:
 - ``gauss_pct_incl_degenerate``: p >= level counts as Gaussian, and point-mass (degenerate) columns
   count as Gaussian too -- the paper's rule ("the Shapiro-Wilk test also recognizes point mass data
   as Gaussian");
-- ``gauss_pct_excl_degenerate``: p >= level and not a point mass (point masses count as not Gaussian);
+- ``gauss_pct_excl_degenerate``: p >= level and not a point mass (point masses count as not
+  Gaussian);
 - ``gauss_pct_fdr``: Gaussian unless rejected by Benjamini-Hochberg at `level` over the layer.
-`level` is the significance level (column ``significance_level``). Exactly Gaussian noise gives about
-100 (1 - level) % under the per-column rules: the null ceiling.
+`level` is the significance level (column ``significance_level``; default `SIGNIFICANCE_LEVEL`).
+Exactly Gaussian noise gives about 100 (1 - level) % under the per-column rules: the null ceiling.
 
 `degenerate_steps` checks a grid of such rows for a share of point masses that rises with the batch
 size: more images can only make a column less constant, so a rise beyond noise means the gradients
@@ -19,8 +20,10 @@ from __future__ import annotations
 import pandas as pd
 import torch
 
+from ..hyperparameters import SIGNIFICANCE_LEVEL
 
-def benjamini_hochberg(p: torch.Tensor, level: float = 0.05) -> torch.Tensor:
+
+def benjamini_hochberg(p: torch.Tensor, level: float = SIGNIFICANCE_LEVEL) -> torch.Tensor:
     """Boolean mask of hypotheses rejected by the Benjamini-Hochberg step-up procedure."""
     p = torch.as_tensor(p, dtype=torch.float64).flatten()
     m = p.numel()
@@ -33,7 +36,8 @@ def benjamini_hochberg(p: torch.Tensor, level: float = 0.05) -> torch.Tensor:
     return reject
 
 
-def layer_gaussianity(p: torch.Tensor, degenerate: torch.Tensor, level: float = 0.05) -> dict:
+def layer_gaussianity(p: torch.Tensor, degenerate: torch.Tensor,
+                      level: float = SIGNIFICANCE_LEVEL) -> dict:
     """The three percentages (and % degenerate) for one layer's per-dimension p-values."""
     p = torch.as_tensor(p).flatten()
     degenerate = torch.as_tensor(degenerate, dtype=torch.bool).flatten()
@@ -51,7 +55,7 @@ def layer_gaussianity(p: torch.Tensor, degenerate: torch.Tensor, level: float = 
     }
 
 
-def gaussianity(per_layer: dict, level: float = 0.05) -> pd.DataFrame:
+def gaussianity(per_layer: dict, level: float = SIGNIFICANCE_LEVEL) -> pd.DataFrame:
     """Tidy table, one row per layer, from {layer name: ShapiroResult or (p, degenerate)}."""
     rows = []
     for layer, res in per_layer.items():
@@ -64,8 +68,10 @@ def degenerate_steps(table: pd.DataFrame, tol_pp: float = 0.5) -> pd.DataFrame:
     """Rows of a gaussianity grid whose % degenerate exceeds that of a smaller batch size by more
     than `tol_pp` percentage points, with the same layer and every other column in `table` among
     model, checkpoint_epoch, n_batches, bn_mode (repeats averaged). Columns: those keys, batch_size,
-    degenerate_pct, floor_pct (the lowest share at a smaller batch size), rise_pp. Empty: no step."""
-    keys = ["layer"] + [k for k in ("model", "checkpoint_epoch", "n_batches", "bn_mode") if k in table]
+    degenerate_pct, floor_pct (the lowest share at a smaller batch size), rise_pp. Empty: no
+    step."""
+    keys = ["layer"] + [k for k in ("model", "checkpoint_epoch", "n_batches", "bn_mode")
+                        if k in table]
     mean = table.groupby(keys + ["batch_size"], dropna=False).degenerate_pct.mean().reset_index()
     mean = mean.sort_values(keys + ["batch_size"])
     floor = mean.groupby(keys, dropna=False).degenerate_pct.transform(lambda s: s.cummin().shift())
