@@ -1,10 +1,7 @@
 """Capturing stochastic gradient noise at a fixed theta (paper eq 2-3, 15-18).
 
-Sampling protocol (the paper does not state one; this is ours): minibatches are consecutive blocks
-of a shuffled pass over the training set, drawn without replacement within a pass; when fewer than
-`batch_size` images remain, a fresh shuffled pass starts (the remainder is skipped, so a batch never
-mixes two passes). The shuffles come from a seeded torch.Generator, so a (seed, batch size, number
-of batches) triple always gives the same minibatches.
+Which images form the minibatches: `sgnlib.sampling` (re-exported here); by default consecutive
+blocks of seeded shuffled passes over the training set.
 
 Each minibatch gradient is the one the optimizer would see (eq 2), computed under
 `sgnlib.kernels.exact_kernels` (no cuDNN on CUDA: exact zeros stay exact, so point masses count
@@ -24,10 +21,7 @@ GPU memory), and each group gets its own pass over the same minibatches (recompu
 Each stored gradient row is summed on the device (NaN/inf propagate) and the sums are read back
 once per `check_every` minibatches, so the loop does not wait for the GPU after every step.
 
-Per-sample gradients (for beta / sigma^3, eq 17-21) use torch.func (vmap of grad) in chunks and
-stream into `StreamingMoments`; the whole model is in eval mode there (a per-sample gradient with
-batch statistics is not defined), which we state wherever those numbers appear; every module's flag
-is restored afterwards.
+Per-sample gradients (for beta / sigma^3, eq 17-21): `sgnlib.per_sample` (re-exported here).
 """
 from __future__ import annotations
 
@@ -35,55 +29,23 @@ import time
 
 import pandas as pd
 import torch
-import torch.nn.functional as F
 
-from .data import augment as augment_images
-from .hyperparameters import (AUGMENT_SEED_OFFSET, CAPTURE_PROTOCOL, PROBE_BATCH_SIZE, PROBE_N_BATCHES,
-                              PROTOCOL_CHOICES, SIGNIFICANCE_LEVEL)
+from .augmentation import augment as augment_images
+from .hyperparameters import (AUGMENT_SEED_OFFSET, CAPTURE_PROTOCOL, PROBE_BATCH_SIZE,
+                              PROBE_N_BATCHES, PROTOCOL_CHOICES, SIGNIFICANCE_LEVEL)
 from .kernels import exact_kernels
+from .per_sample import per_sample_moments  # noqa: F401  (the moments stages' per-sample gradients)
 from .probe import (CaptureArgumentError, capture_layers, check_capture_args,  # noqa: F401
                     check_data, check_loss, restore_modes, save_modes)
-from .stats import StreamingMoments, gaussianity, shapiro_wilk
+from .sampling import SAMPLINGS, minibatch_indices, sampled_indices  # noqa: F401
+from .stats import gaussianity, shapiro_wilk
 
 
 class NonFiniteGradientError(RuntimeError):
     """A minibatch gradient with NaN or inf, naming the layer and the minibatch."""
 
 
-def minibatch_indices(n_data: int, batch_size: int, n_batches: int, generator: torch.Generator,
-                      device="cpu") -> torch.Tensor:
-    """[n_batches, batch_size] indices following the protocol in the module docstring."""
-    check_capture_args(batch_size, n_batches, n_data)
-    per_pass = n_data // batch_size
-    passes = -(-n_batches // per_pass)
-    blocks = []
-    for _ in range(passes):
-        perm = torch.randperm(n_data, generator=generator, device=generator.device).to(device)
-        blocks.append(perm[: per_pass * batch_size].view(per_pass, batch_size))
-    return torch.cat(blocks)[:n_batches]
-
-
-SAMPLINGS = PROTOCOL_CHOICES["sampling"]
 BN_MODES = PROTOCOL_CHOICES["bn"]
-
-
-def sampled_indices(n_data: int, batch_size: int, n_batches: int, generator: torch.Generator, device="cpu",
-                    sampling: str = CAPTURE_PROTOCOL["sampling"]) -> torch.Tensor:
-    """[n_batches, batch_size] indices under one of three protocols (a factor of the protocol study):
-    without_replacement: consecutive blocks of shuffled passes (`minibatch_indices`, the default);
-    with_replacement: every index drawn uniformly, independently (repeats possible inside a batch);
-    independent: each minibatch an independent uniform subset (no repeats inside a batch, minibatches
-    may overlap)."""
-    check_capture_args(batch_size, n_batches, n_data)
-    if sampling == "without_replacement":
-        return minibatch_indices(n_data, batch_size, n_batches, generator, device)
-    if sampling == "with_replacement":
-        return torch.randint(0, n_data, (n_batches, batch_size), generator=generator,
-                             device=generator.device).to(device)
-    if sampling == "independent":
-        return torch.stack([torch.randperm(n_data, generator=generator, device=generator.device)[:batch_size]
-                            for _ in range(n_batches)]).to(device)
-    raise CaptureArgumentError(f"unknown sampling {sampling!r}; choose one of {SAMPLINGS}")
 
 
 def _group_layers(named, n_batches, max_bytes):
@@ -100,7 +62,8 @@ def _group_layers(named, n_batches, max_bytes):
 
 def auto_max_bytes(device) -> float:
     """Memory budget for the gradient matrices: 4 GB on the CPU (a 24 GB box also runs the tests
-    next to them), 40 % of the free memory on a GPU (the rest is for Shapiro-Wilk's sort buffers)."""
+    next to them), 40 % of the free memory on a GPU (the rest is for Shapiro-Wilk's sort
+    buffers)."""
     device = torch.device(device)
     if device.type == "cuda":
         free, _ = torch.cuda.mem_get_info(device)
@@ -109,17 +72,20 @@ def auto_max_bytes(device) -> float:
 
 
 def _check_finite(sums, mats, names, start, stop, batch_size):
-    """Raise for the first minibatch in [start, stop) with a NaN/inf gradient, naming its first layer.
+    """Raise for the first minibatch in [start, stop) with a NaN/inf gradient, naming its first
+    layer.
 
     `sums[b, j]` is the sum of layer j's gradient at minibatch b: NaN/inf propagate into it, so one
     read-back covers the whole block. A non-finite sum is confirmed on the stored row before raising
     (a sum of finite values could in principle overflow)."""
     if bool(torch.isfinite(sums[start:stop]).all()):
         return
-    for row, col in torch.nonzero(~torch.isfinite(sums[start:stop].cpu())).tolist():  # minibatch order
+    bad = torch.nonzero(~torch.isfinite(sums[start:stop].cpu())).tolist()
+    for row, col in bad:  # minibatch order
         if not bool(torch.isfinite(mats[names[col]][start + row]).all()):
-            raise NonFiniteGradientError(f"NaN/inf gradient in layer {names[col]!r} at minibatch {start + row} "
-                                         f"(batch_size={batch_size}); check the checkpoint and the data")
+            raise NonFiniteGradientError(f"NaN/inf gradient in layer {names[col]!r} at minibatch "
+                                         f"{start + row} (batch_size={batch_size}); check the "
+                                         f"checkpoint and the data")
 
 
 def _minibatch_gradient(model, loss_fn, x, y, params, opt=None):
@@ -134,35 +100,81 @@ def _minibatch_gradient(model, loss_fn, x, y, params, opt=None):
         return [p.grad for p in params]
 
 
-def minibatch_gradients(model, loss_fn, images, labels, batch_size: int, n_batches: int, layers=None,
-                        seed: int = 0, max_bytes: float | None = None, out_device=None, progress: bool = False,
-                        check_every: int = 64, sampling: str = CAPTURE_PROTOCOL["sampling"],
-                        augment: bool = CAPTURE_PROTOCOL["augment"], bn: str = CAPTURE_PROTOCOL["bn"],
-                        trajectory=None):
-    """Yield ({layer: [n_batches, d] gradient matrix}) per layer group; see the module docstring.
-
-    Protocol options (defaults: the protocol above): `sampling` (see `sampled_indices`); `augment`
-    applies the training crop + flip (`sgnlib.data.augment`, seeded from `seed`) to each minibatch;
-    bn="running" puts every BatchNorm in eval mode (running statistics) instead of batch statistics.
-    The matrices have the parameters' dtype (float64 capture: a float64 model and images).
-    trajectory: None (theta fixed, eq 3) or a callable(parameters) -> optimizer; each minibatch
-    gradient is then followed by one step of it, so the rows are consecutive SGD steps along the
-    training trajectory (each layer group replays the same steps, bitwise on the CPU; on CUDA
-    non-deterministic kernels can make groups drift apart by rounding; theta and every .grad are
-    restored afterwards).
-
-    max_bytes: budget for one group's matrices (None: `auto_max_bytes`). Every gradient is checked
-    for NaN/inf through its sum, kept on the device and read back once per block of `check_every`
-    minibatches, not per layer per minibatch: a host-device sync in the loop stalls the GPU (issue 4).
-    A NaN is reported at most `check_every` minibatches after it occurs, naming layer and minibatch.
-    """
-    check_capture_args(batch_size, n_batches, images.shape[0])
+def _check_options(batch_size, n_batches, n_data, check_every, bn, sampling) -> None:
+    check_capture_args(batch_size, n_batches, n_data)
     if check_every < 1:
         raise CaptureArgumentError(f"check_every must be >= 1, got {check_every}")
     if bn not in BN_MODES:
         raise CaptureArgumentError(f"unknown bn mode {bn!r}; choose one of {BN_MODES}")
     if sampling not in SAMPLINGS:
         raise CaptureArgumentError(f"unknown sampling {sampling!r}; choose one of {SAMPLINGS}")
+
+
+def _set_capture_modes(model, bn: str) -> None:
+    """Train mode unless the user set modes on a train-mode model; bn="running": every BatchNorm
+    in eval mode."""
+    if not model.training:  # e.g. after evaluation: train mode throughout; else the user's modes
+        model.train()
+    if bn == "running":
+        for m in model.modules():
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                m.eval()
+
+
+def _group_matrices(model, loss_fn, images, labels, group, idx, aug_gen, opt, out_device,
+                    check_every: int, progress: bool) -> dict:
+    """One layer group's {layer: [n_batches, d]} gradient matrices over the minibatches `idx`
+    (finite checks once per `check_every` minibatches; with `opt`, a step after each)."""
+    n_batches, batch_size = idx.shape
+    mats = {name: torch.empty(n_batches, p.numel(), device=out_device, dtype=p.dtype)
+            for name, p in group}
+    names = [name for name, _ in group]
+    params = [p for _, p in group]
+    sums = torch.empty(n_batches, len(group), device=out_device, dtype=params[0].dtype)
+    start = 0
+    it = range(n_batches)
+    if progress:
+        from tqdm.auto import tqdm
+        it = tqdm(it, desc=f"capture bs={batch_size}", leave=False)
+    for b in it:
+        x = images[idx[b]] if aug_gen is None else augment_images(images[idx[b]], aug_gen)
+        grads = _minibatch_gradient(model, loss_fn, x, labels[idx[b]], params, opt)
+        for j, (name, g) in enumerate(zip(names, grads)):
+            row = mats[name][b]
+            row.copy_(g.reshape(-1))
+            torch.sum(row, dim=0, out=sums[b, j])  # stays on the device, no sync
+        if opt is not None:
+            opt.step()
+        if b + 1 - start == check_every or b + 1 == n_batches:
+            _check_finite(sums, mats, names, start, b + 1, batch_size)  # one sync per block
+            start = b + 1
+    return mats
+
+
+def minibatch_gradients(model, loss_fn, images, labels, batch_size: int, n_batches: int,
+                        layers=None, seed: int = 0, max_bytes: float | None = None,
+                        out_device=None, progress: bool = False, check_every: int = 64,
+                        sampling: str = CAPTURE_PROTOCOL["sampling"],
+                        augment: bool = CAPTURE_PROTOCOL["augment"],
+                        bn: str = CAPTURE_PROTOCOL["bn"], trajectory=None):
+    """Yield ({layer: [n_batches, d] gradient matrix}) per layer group; see the module docstring.
+
+    Protocol options (defaults: `CAPTURE_PROTOCOL`): `sampling` (see `sampled_indices`); `augment`
+    applies the training crop + flip (`sgnlib.augmentation.augment`, seeded from `seed`) to each
+    minibatch; bn="running" puts every BatchNorm in eval mode (running statistics) instead of
+    batch statistics. The matrices have the parameters' dtype (float64 capture: a float64 model
+    and images). trajectory: None (theta fixed, eq 3) or a callable(parameters) -> optimizer; each
+    minibatch gradient is then followed by one step of it, so the rows are consecutive SGD steps
+    along the training trajectory (each layer group replays the same steps, bitwise on the CPU; on
+    CUDA non-deterministic kernels can make groups drift apart by rounding; theta and every .grad
+    are restored afterwards).
+
+    max_bytes: budget for one group's matrices (None: `auto_max_bytes`). Every gradient is checked
+    for NaN/inf through its sum, kept on the device and read back once per block of `check_every`
+    minibatches, not per layer per minibatch: a host-device sync in the loop stalls the GPU.
+    A NaN is reported at most `check_every` minibatches after it occurs, naming layer and minibatch.
+    """
+    _check_options(batch_size, n_batches, images.shape[0], check_every, bn, sampling)
     named = capture_layers(model, layers)
     dev = images.device
     out_device = out_device or dev
@@ -171,43 +183,20 @@ def minibatch_gradients(model, loss_fn, images, labels, batch_size: int, n_batch
                if trajectory is not None or "running" in k or "num_batches" in k}
     grads_before = [(p, p.grad) for p in model.parameters()] if trajectory is not None else []
     modes = save_modes(model)
-    if not model.training:  # e.g. after evaluation: train mode throughout; else the user's modes
-        model.train()
-    if bn == "running":
-        for m in model.modules():
-            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
-                m.eval()
+    _set_capture_modes(model, bn)
     try:
         for group in _group_layers(named, n_batches, max_bytes):
             gen = torch.Generator(device=dev).manual_seed(seed)
             idx = sampled_indices(images.shape[0], batch_size, n_batches, gen, dev, sampling)
-            aug_gen = torch.Generator(device=dev).manual_seed(seed + AUGMENT_SEED_OFFSET) if augment else None
-            mats = {name: torch.empty(n_batches, p.numel(), device=out_device, dtype=p.dtype) for name, p in group}
-            names = [name for name, _ in group]
-            params = [p for _, p in group]
-            sums = torch.empty(n_batches, len(group), device=out_device, dtype=params[0].dtype)
-            start = 0
-            it = range(n_batches)
-            if progress:
-                from tqdm.auto import tqdm
-                it = tqdm(it, desc=f"capture bs={batch_size}", leave=False)
+            aug_gen = None
+            if augment:
+                aug_gen = torch.Generator(device=dev).manual_seed(seed + AUGMENT_SEED_OFFSET)
             opt = None
             if trajectory is not None:  # every group starts from the same theta and optimizer state
                 model.load_state_dict({**model.state_dict(), **buffers})
                 opt = trajectory(model.parameters())
-            for b in it:
-                x = images[idx[b]] if aug_gen is None else augment_images(images[idx[b]], aug_gen)
-                grads = _minibatch_gradient(model, loss_fn, x, labels[idx[b]], params, opt)
-                for j, (name, g) in enumerate(zip(names, grads)):
-                    row = mats[name][b]
-                    row.copy_(g.reshape(-1))
-                    torch.sum(row, dim=0, out=sums[b, j])  # stays on the device, no sync
-                if trajectory is not None:
-                    opt.step()
-                if b + 1 - start == check_every or b + 1 == n_batches:
-                    _check_finite(sums, mats, names, start, b + 1, batch_size)  # one sync per block
-                    start = b + 1
-            yield mats
+            yield _group_matrices(model, loss_fn, images, labels, group, idx, aug_gen, opt,
+                                  out_device, check_every, progress)
     finally:
         model.load_state_dict({**model.state_dict(), **buffers})
         for p, g in grads_before:
@@ -215,9 +204,10 @@ def minibatch_gradients(model, loss_fn, images, labels, batch_size: int, n_batch
         restore_modes(modes)
 
 
-def gaussianity_of_noise(model, loss_fn, images, labels, batch_size: int, n_batches: int, layers=None,
-                         seed: int = 0, level: float = SIGNIFICANCE_LEVEL, max_bytes: float | None = None, keep=None,
-                         progress: bool = False, **protocol) -> tuple[pd.DataFrame, dict]:
+def gaussianity_of_noise(model, loss_fn, images, labels, batch_size: int, n_batches: int,
+                         layers=None, seed: int = 0, level: float = SIGNIFICANCE_LEVEL,
+                         max_bytes: float | None = None, keep=None, progress: bool = False,
+                         **protocol) -> tuple[pd.DataFrame, dict]:
     """Per-layer Gaussianity table of the minibatch gradient noise, plus timings and kept samples.
 
     keep: optional callable(layer, matrix, shapiro_result) -> anything, to keep e.g. a few columns
@@ -227,8 +217,8 @@ def gaussianity_of_noise(model, loss_fn, images, labels, batch_size: int, n_batc
     t_grad = t_sw = 0.0
     tables, kept = [], {}
     t0 = time.perf_counter()
-    for mats in minibatch_gradients(model, loss_fn, images, labels, batch_size, n_batches, layers, seed,
-                                    max_bytes, progress=progress, **protocol):
+    for mats in minibatch_gradients(model, loss_fn, images, labels, batch_size, n_batches, layers,
+                                    seed, max_bytes, progress=progress, **protocol):
         sync(images.device)
         t_grad += time.perf_counter() - t0
         for name, m in mats.items():
@@ -248,57 +238,6 @@ def gaussianity_of_noise(model, loss_fn, images, labels, batch_size: int, n_batc
 def sync(device):
     if torch.device(device).type == "cuda":
         torch.cuda.synchronize(device)
-
-
-def per_sample_moments(model, images, labels, n_samples: int = 1000, chunk: int = 64, layers=None,
-                       seed: int = 0, batch_size: int | None = None,
-                       loss_fn=F.cross_entropy) -> dict:
-    """beta/sigma^3 etc. per weight dimension from per-sample gradients of `n_samples` images,
-    each the gradient of `loss_fn` on a batch of one (cross-entropy unless a loss is given).
-
-    Whole model in eval mode (BatchNorm running statistics), each module's flag restored after.
-    Two passes over the same per-sample gradients: their exact mean, then the centred powers.
-    Dimensions whose per-sample gradients are all equal (dead units) have sigma = 0 and come back
-    as NaN ratios (point masses). Returns {layer: StreamingMoments.result()}.
-    """
-    from torch.func import functional_call, grad, vmap
-    named = capture_layers(model, layers)
-    dev = images.device
-    gen = torch.Generator(device=dev).manual_seed(seed)
-    pick = torch.randperm(images.shape[0], generator=gen, device=dev)[:n_samples]
-    x_all, y_all = images[pick], labels[pick]
-    modes = save_modes(model)
-    model.eval()
-    try:
-        params = {k: v.detach() for k, v in model.named_parameters()}
-        buffers = {k: v.detach() for k, v in model.named_buffers()}
-        key_of = {id(p): k for k, p in model.named_parameters()}
-        keys = [key_of[id(p)] for _, p in named]
-
-        def loss_one(p_sel, x, y):
-            out = functional_call(model, ({**params, **p_sel}, buffers), (x[None],))
-            return loss_fn(out, y[None])
-
-        per_sample = vmap(grad(loss_one), in_dims=(None, 0, 0))
-        sel = {k: params[k] for k in keys}
-
-        def chunks():
-            for i in range(0, n_samples, chunk):
-                gs = per_sample(sel, x_all[i:i + chunk], y_all[i:i + chunk])
-                yield {k: gs[k].reshape(gs[k].shape[0], -1) for k in keys}
-        # pass 1: the exact mean of these per-sample gradients (a separately computed batch gradient
-        # differs by rounding, which would turn constant dimensions into a spurious beta/sigma^3 = 1)
-        sums = {k: torch.zeros(params[k].numel(), dtype=torch.float64, device=dev) for k in keys}
-        for gs in chunks():
-            for k in keys:
-                sums[k] += gs[k].to(torch.float64).sum(0)
-        accs = {k: StreamingMoments(sums[k] / n_samples) for k in keys}
-        for gs in chunks():  # pass 2: centred powers
-            for k in keys:
-                accs[k].update(gs[k])
-    finally:
-        restore_modes(modes)
-    return {name: accs[k].result(batch_size) for (name, _), k in zip(named, keys)}
 
 
 def probe(model, loss_fn, images, labels, batch_size: int = PROBE_BATCH_SIZE,

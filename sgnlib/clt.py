@@ -1,9 +1,9 @@
-"""Why the noise should be Gaussian: finite variance and the CLT rate (paper eq 5-21, supp. eq 34-44).
+"""Why the noise should be Gaussian: finite variance and the CLT rate (eq 5-21, supp. eq 34-44).
 
-Lemma 1 (eq 34-35), Lemma 2 (eq 36-40), Moors' identity and the kurtosis bound (eq 19-21, 44) and the
-Berry-Esseen theorem (eq 13), each checked symbolically (SymPy, general symbols), over random families
-of laws and functions, and read critically: `findings` lists where a statement is stronger or weaker
-than what holds, each with its counterexample.
+Lemma 1 (eq 34-35), Lemma 2 (eq 36-40), Moors' identity and the kurtosis bound (eq 19-21, 44) and
+the Berry-Esseen theorem (eq 13), each checked symbolically (SymPy, general symbols), over random
+families of laws and functions, and read critically: `findings` lists where a statement is stronger
+or weaker than what holds, each with its counterexample.
 """
 from __future__ import annotations
 
@@ -13,13 +13,15 @@ import math
 import numpy as np
 import sympy as sp
 
-from .stats.moments import berry_esseen_bound
+from .clt_berry_esseen import (_irwin_hall_cdf, berry_esseen_worst,  # noqa: F401  (Theorem 1)
+                               kolmogorov_distance_of_sum, law_bound, standardized_third_moment)
 
-# ---------------------------------------------------------------- laws: scipy frozen or (atoms, probabilities)
+# ------------------------------------------------ laws: scipy frozen or (atoms, probabilities)
 
 
 def _expect(law):
-    """E[g(X)] for a scipy frozen law (quadrature) or a discrete law given as (atoms, probabilities)."""
+    """E[g(X)] for a scipy frozen law (quadrature) or a discrete law given as (atoms,
+    probabilities)."""
     if isinstance(law, tuple):
         x, p = np.asarray(law[0], float), np.asarray(law[1], float)
         return lambda g: float(np.sum(p * g(x)))
@@ -43,7 +45,7 @@ def law_moments(law) -> dict:
             "var_z2": E(lambda x: ((x - mu) ** 2 / s2 - 1) ** 2)}
 
 
-# ---------------------------------------------------------------- Lemma 1 (eq 34-35)
+# ------------------------------------------------ Lemma 1 (eq 34-35)
 
 ACTIVATIONS = {"relu": (lambda x: np.maximum(x, 0), 1.0), "tanh": (np.tanh, 1.0),
                "sigmoid": (lambda x: 0.5 * (1 + np.tanh(x / 2)), 0.25),
@@ -66,11 +68,13 @@ def lemma1_pair_identity(k: int = 3) -> sp.Expr:
     y = sp.symbols(f"y0:{k}", real=True)
     mean = sum(pi * yi for pi, yi in zip(P, y))
     var = sum(pi * (yi - mean) ** 2 for pi, yi in zip(P, y))
-    return sp.expand(var - sum(P[i] * P[j] * (y[i] - y[j]) ** 2 for i in range(k) for j in range(k)) / 2)
+    pairs = sum(P[i] * P[j] * (y[i] - y[j]) ** 2 for i in range(k) for j in range(k))
+    return sp.expand(var - pairs / 2)
 
 
 def random_lipschitz(rng, lo: float, hi: float):
-    """A piecewise-linear f with random knots in [lo, hi] and slopes in [-3, 3]; c = max |slope| exactly."""
+    """A piecewise-linear f with random knots in [lo, hi] and slopes in [-3, 3]; c = max |slope|
+    exactly."""
     knots = np.sort(rng.uniform(lo, hi, int(rng.integers(2, 9))))
     slopes = rng.uniform(-3, 3, len(knots) - 1)
     vals = rng.normal() + np.concatenate([[0.0], np.cumsum(slopes * np.diff(knots))])
@@ -90,26 +94,30 @@ def lemma1_family(n: int = 200, seed: int = 0) -> dict:
         worst = max(worst, lipschitz_variance_ratio(f, c, law))
         c = rng.uniform(0.1, 5)
         affine.append(lipschitz_variance_ratio(lambda x, c=c: c * x + 1, c, law))
-    laws = (stats.norm(0.3, 2), stats.laplace(0.5, 1), stats.t(5), stats.uniform(0, 255), stats.expon())
+    laws = (stats.norm(0.3, 2), stats.laplace(0.5, 1), stats.t(5), stats.uniform(0, 255),
+            stats.expon())
     acts = max(lipschitz_variance_ratio(f, c, law) for f, c in ACTIVATIONS.values() for law in laws)
-    return {"n": n, "worst": worst, "affine_min": min(affine), "affine_max": max(affine), "activations": acts}
+    return {"n": n, "worst": worst, "affine_min": min(affine), "affine_max": max(affine),
+            "activations": acts}
 
 
 def lemma1_not_necessary() -> dict:
-    """Lipschitz is not necessary: f(x) = x^2 has var f(X) = 2 for X ~ N(0, 1) (SymPy), yet it cannot be
-    dropped: X ~ t_3 has var X = 3 and var X^2 = oo."""
+    """Lipschitz is not necessary: f(x) = x^2 has var f(X) = 2 for X ~ N(0, 1) (SymPy), yet it
+    cannot be dropped: X ~ t_3 has var X = 3 and var X^2 = oo."""
     from sympy.stats import Normal, variance
     x = sp.symbols("x", real=True)
     t3 = 6 * sp.sqrt(3) / (sp.pi * (3 + x ** 2) ** 2)  # Student t pdf, 3 degrees of freedom
     mom = [sp.integrate(x ** k * t3, (x, -sp.oo, sp.oo)) for k in (2, 4)]
-    return {"var_x2_normal": variance(Normal("X", 0, 1) ** 2), "var_t3": mom[0], "var_x2_t3": mom[1] - mom[0] ** 2}
+    return {"var_x2_normal": variance(Normal("X", 0, 1) ** 2), "var_t3": mom[0],
+            "var_x2_t3": mom[1] - mom[0] ** 2}
 
 
-# ---------------------------------------------------------------- Lemma 2 (eq 36-40)
+# ------------------------------------------------ Lemma 2 (eq 36-40)
 
 
 def lemma2_gradient(M: int = 3):
-    """d L_CE / d a_i for softmax cross-entropy with M classes, label k = 0 (one-hot), simplified."""
+    """d L_CE / d a_i for softmax cross-entropy with M classes, label k = 0 (one-hot),
+    simplified."""
     a = sp.symbols(f"a0:{M}", real=True)
     Z = sum(sp.exp(x) for x in a)
     loss = -sp.log(sp.exp(a[0]) / Z)
@@ -124,12 +132,13 @@ def check_lemma2(M: int = 3) -> None:
 
 
 def lemma2_general_labels(M: int) -> bool:
-    """Eq 36-39 for any label vector y (SymPy): d L/d a_i = softmax_i * sum_j y_j - y_i; for a probability
-    vector y this lies in (-1, 1) (eq 40)."""
+    """Eq 36-39 for any label vector y (SymPy): d L/d a_i = softmax_i * sum_j y_j - y_i; for a
+    probability vector y this lies in (-1, 1) (eq 40)."""
     a, y = sp.symbols(f"a0:{M}", real=True), sp.symbols(f"y0:{M}", nonnegative=True)
     Z = sum(sp.exp(v) for v in a)
     loss = -sum(yj * sp.log(sp.exp(aj) / Z) for yj, aj in zip(y, a))
-    return all(sp.simplify(sp.diff(loss, a[i]) - (sp.exp(a[i]) / Z * sum(y) - y[i])) == 0 for i in range(M))
+    return all(sp.simplify(sp.diff(loss, a[i]) - (sp.exp(a[i]) / Z * sum(y) - y[i])) == 0
+               for i in range(M))
 
 
 def ce_logit_gradient(logits, labels) -> np.ndarray:
@@ -141,8 +150,8 @@ def ce_logit_gradient(logits, labels) -> np.ndarray:
 
 
 def lemma2_family(n: int = 200, seed: int = 0) -> float:
-    """Eq 40 over n random instances: M in 2..1000 classes, logit scale 0.1..1000, one-hot or Dirichlet
-    soft labels; the largest |d L/d a_i|."""
+    """Eq 40 over n random instances: M in 2..1000 classes, logit scale 0.1..1000, one-hot or
+    Dirichlet soft labels; the largest |d L/d a_i|."""
     rng = np.random.default_rng(seed)
     worst = 0.0
     for i in range(n):
@@ -154,19 +163,20 @@ def lemma2_family(n: int = 200, seed: int = 0) -> float:
 
 
 def lemma2_limits() -> dict:
-    """M = 2, a_0 -> -oo (SymPy): with y = (1, 0) d L/d a_0 -> -1 (a supremum, never attained at finite
-    logits); with y = (2, 0), not a probability vector, it -> -2, so eq 40 needs sum_j y_j = 1."""
+    """M = 2, a_0 -> -oo (SymPy): with y = (1, 0) d L/d a_0 -> -1 (a supremum, never attained at
+    finite logits); with y = (2, 0), not a probability vector, it -> -2, so eq 40 needs
+    sum_j y_j = 1."""
     a0, a1 = sp.symbols("a0 a1", real=True)
     p0 = sp.exp(a0) / (sp.exp(a0) + sp.exp(a1))
     return {f"y0={y0}": sp.limit(p0 * y0 - y0, a0, -sp.oo) for y0 in (1, 2)}
 
 
-# ---------------------------------------------------------------- eq 19-21, 44: Moors, Cauchy-Schwarz, Lyapunov
+# ------------------------------------------------ eq 19-21, 44: Moors, Cauchy-Schwarz, Lyapunov
 
 
 def check_moors() -> None:
-    """Eq 20: E z^4 = var z^2 + 1 for a standardized z, and eq 19: beta/sigma^3 <= sqrt(E z^4), on an
-    exponential law (SymPy, exact)."""
+    """Eq 20: E z^4 = var z^2 + 1 for a standardized z, and eq 19: beta/sigma^3 <= sqrt(E z^4), on
+    an exponential law (SymPy, exact)."""
     from sympy.stats import E, Exponential, variance
     X = Exponential("X", 1)
     mu, var = E(X), variance(X)
@@ -190,8 +200,8 @@ def moors_identity(k: int = 3) -> sp.Expr:
 
 
 def two_point_lyapunov() -> dict:
-    """Every two-point law standardizes to a Bernoulli(p); with q = p(1-p) (SymPy): (beta/sigma^3)^2 =
-    (1 - 2q)^2 / q, E z^4 = (1 - 3q)/q, and (1 - 2q)^2 - q = (q - 1)(4q - 1) >= 0 on (0, 1/4], so
+    """Every two-point law standardizes to a Bernoulli(p); with q = p(1-p) (SymPy): (beta/sigma^3)^2
+    = (1 - 2q)^2 / q, E z^4 = (1 - 3q)/q, and (1 - 2q)^2 - q = (q - 1)(4q - 1) >= 0 on (0, 1/4], so
     beta/sigma^3 >= 1 (Lyapunov), with 1 = beta/sigma^3 = sqrt(E z^4) at p = 1/2: both ends of
     1 <= beta/sigma^3 <= sqrt(E z^4) (eq 19) are attained."""
     p, q = sp.symbols("p q", positive=True)
@@ -200,7 +210,8 @@ def two_point_lyapunov() -> dict:
     ez4 = (p * (1 - p) ** 4 + (1 - p) * p ** 4) / pq ** 2
     half = sp.Rational(1, 2)
     return {"ratio2": sp.cancel(ratio2 - ((1 - 2 * q) ** 2 / q).subs(q, pq)),
-            "ez4": sp.cancel(ez4 - ((1 - 3 * q) / q).subs(q, pq)), "factor": sp.factor((1 - 2 * q) ** 2 - q),
+            "ez4": sp.cancel(ez4 - ((1 - 3 * q) / q).subs(q, pq)),
+            "factor": sp.factor((1 - 2 * q) ** 2 - q),
             "at_half": (sp.sqrt(ratio2.subs(p, half)), sp.sqrt(ez4.subs(p, half)))}
 
 
@@ -213,7 +224,8 @@ def moments_family(n: int = 200, seed: int = 0) -> dict:
     rng = np.random.default_rng(seed)
     laws = [random_discrete_law(rng) for _ in range(n)]
     laws += [(np.array([0.0, 1.0]), np.array([1 - p, p])) for p in np.linspace(0.01, 0.99, 99)]
-    laws += [stats.expon(), stats.laplace(), stats.t(7), stats.uniform(), stats.gamma(0.5), stats.norm()]
+    laws += [stats.expon(), stats.laplace(), stats.t(7), stats.uniform(), stats.gamma(0.5),
+             stats.norm()]
     m = [law_moments(law) for law in laws]
     return {"n": len(laws), "min_ratio": min(r["beta_s3"] for r in m),
             "max_cs": max(r["beta_s3"] / math.sqrt(r["ez4"]) for r in m),
@@ -222,11 +234,13 @@ def moments_family(n: int = 200, seed: int = 0) -> dict:
 
 
 def student_t_abs_moment(nu: float, k: float) -> float:
-    """E|T|^k of Student t with nu degrees of freedom: nu^(k/2) G((k+1)/2) G((nu-k)/2) / (sqrt(pi) G(nu/2))."""
+    """E|T|^k of Student t with nu degrees of freedom:
+    nu^(k/2) G((k+1)/2) G((nu-k)/2) / (sqrt(pi) G(nu/2))."""
     if k >= nu:
         return math.inf
     lg = math.lgamma
-    return math.exp(k / 2 * math.log(nu) + lg((k + 1) / 2) + lg((nu - k) / 2) - lg(nu / 2)) / math.sqrt(math.pi)
+    log_moment = k / 2 * math.log(nu) + lg((k + 1) / 2) + lg((nu - k) / 2) - lg(nu / 2)
+    return math.exp(log_moment) / math.sqrt(math.pi)
 
 
 def student_t_ratios(nu: float) -> tuple[float, float]:
@@ -235,66 +249,7 @@ def student_t_ratios(nu: float) -> tuple[float, float]:
     return student_t_abs_moment(nu, 3) / s2 ** 1.5, math.sqrt(student_t_abs_moment(nu, 4) / s2 ** 2)
 
 
-# ---------------------------------------------------------------- Theorem 1: Berry-Esseen (eq 13)
-
-
-def kolmogorov_distance_of_sum(law: str, n: int, p: float = 0.3) -> float:
-    """sup_x |F_n(x) - Phi(x)| for the standardized sum of n i.i.d. draws (exact where scipy allows)."""
-    from scipy import stats
-    if law == "bernoulli":
-        mu, sd = n * p, math.sqrt(n * p * (1 - p))
-        k = np.arange(n + 1)
-        x = (k - mu) / sd
-        F = stats.binom.cdf(k, n, p)
-        F_left = np.concatenate([[0.0], F[:-1]])
-        phi = stats.norm.cdf(x)
-        return float(max(np.abs(F - phi).max(), np.abs(F_left - phi).max()))
-    if law == "exponential":
-        x = np.linspace(-6, 6, 20001)
-        F = stats.gamma.cdf(n + x * math.sqrt(n), n)
-        return float(np.abs(F - stats.norm.cdf(x)).max())
-    if law == "uniform":
-        if n > 30:
-            raise ValueError("the exact Irwin-Hall CDF loses precision beyond n = 30 summands; use n <= 30")
-        x = np.linspace(-6, 6, 20001)
-        F = _irwin_hall_cdf(n / 2 + x * math.sqrt(n / 12), n)
-        return float(np.abs(F - stats.norm.cdf(x)).max())
-    raise ValueError(f"unknown law {law!r}; use bernoulli, exponential or uniform")
-
-
-def _irwin_hall_cdf(s, n: int):
-    """CDF of the sum of n U(0, 1) draws (Irwin-Hall), exact for small n."""
-    from math import comb, factorial
-    s = np.clip(np.asarray(s, float), 0, n)
-    out = np.zeros_like(s)
-    for k in range(n + 1):
-        out += (-1) ** k * comb(n, k) * np.clip(s - k, 0, None) ** n
-    return np.clip(out / factorial(n), 0, 1)
-
-
-def standardized_third_moment(law: str, p: float = 0.3) -> float:
-    """beta / sigma^3 (eq 17-18) of one summand, exact."""
-    if law == "bernoulli":
-        return (p * (1 - p) ** 3 + (1 - p) * p ** 3) / (p * (1 - p)) ** 1.5
-    if law == "exponential":
-        return 12 / math.e - 2
-    if law == "uniform":
-        return (1 / 32) / (1 / 12) ** 1.5
-    raise ValueError(f"unknown law {law!r}")
-
-
-def law_bound(law: str, n: int) -> float:
-    """Eq 13's right-hand side for one of the exact laws above."""
-    return berry_esseen_bound(standardized_third_moment(law), n)
-
-
-def berry_esseen_worst(laws=("bernoulli", "exponential", "uniform"), ns=(1, 2, 5, 10, 30)):
-    """Eq 13 on exact laws: the largest sup|F_n - Phi| / bound and where (law, n); <= 1 if it holds."""
-    return max((kolmogorov_distance_of_sum(law, n) / law_bound(law, n), f"{law}, n = {n}")
-               for law in laws for n in ns)
-
-
-# ---------------------------------------------------------------- the statements read critically
+# ------------------------------------------------ the statements read critically
 
 
 @functools.lru_cache(maxsize=None)
@@ -304,26 +259,30 @@ def _findings() -> tuple:
     (b35, _), (b41, z41) = student_t_ratios(3.5), student_t_ratios(4.1)
     return (
         {"where": "Lemma 1 (statement vs eq 35)",
-         "finding": f"states only 'finite variance'; eq 35 proves var f(X) <= c² var X, which holds on "
-                    f"{l1['n']} random laws x Lipschitz f (max ratio {l1['worst']:.3f}) and is tight (f = cx: "
-                    f"ratio {l1['affine_max']:.3f}). Lipschitz is sufficient, not necessary: f(x) = x² gives "
-                    f"var f(X) = {nn['var_x2_normal']} for X ~ N(0,1); but not removable: X ~ t₃ has var X = "
-                    f"{nn['var_t3']}, var X² = {nn['var_x2_t3']}"},
+         "finding": f"states only 'finite variance'; eq 35 proves var f(X) <= c² var X, which "
+                    f"holds on {l1['n']} random laws x Lipschitz f (max ratio {l1['worst']:.3f}) "
+                    f"and is tight (f = cx: ratio {l1['affine_max']:.3f}). Lipschitz is "
+                    f"sufficient, not necessary: f(x) = x² gives var f(X) = {nn['var_x2_normal']} "
+                    f"for X ~ N(0,1); but not removable: X ~ t₃ has var X = {nn['var_t3']}, var X² "
+                    f"= {nn['var_x2_t3']}"},
         {"where": "Lemma 2 (eq 40)",
-         "finding": f"|∂L/∂a_i| <= 1 needs a probability-vector label (Σ y_j = 1, y >= 0), which the statement "
-                    f"leaves implicit: y = (2, 0) gives ∂L/∂a_0 -> {lim['y0=2']}; the bound 1 is a supremum "
-                    f"(y = (1, 0): limit {lim['y0=1']}), never attained at finite logits"},
+         "finding": f"|∂L/∂a_i| <= 1 needs a probability-vector label (Σ y_j = 1, y >= 0), which "
+                    f"the statement leaves implicit: y = (2, 0) gives ∂L/∂a_0 -> {lim['y0=2']}; "
+                    f"the bound 1 is a supremum (y = (1, 0): limit {lim['y0=1']}), never attained "
+                    f"at finite logits"},
         {"where": "Fig 4 discussion", "finding":
-            f"beta/sigma^3 described as ranging 0.01-0.02 (ResNet) or up to 0.2, but beta/sigma^3 >= 1 for every "
-            f"distribution (Lyapunov): min {mom['min_ratio']:.3f} over {mom['n']} laws, exactly 1 at Bernoulli(1/2)"
-            f" ((1-2q)² - q = {lo['factor']})"},
+            f"beta/sigma^3 described as ranging 0.01-0.02 (ResNet) or up to 0.2, but beta/sigma^3 "
+            f">= 1 for every distribution (Lyapunov): min {mom['min_ratio']:.3f} over {mom['n']} "
+            f"laws, exactly 1 at Bernoulli(1/2) ((1-2q)² - q = {lo['factor']})"},
         {"where": "eq 19-21, 44 (finite fourth moment)",
-         "finding": f"eq 44's finite E χ⁴ is more than Berry-Esseen needs (E|χ|³ < ∞): Student t₃.₅ has "
-                    f"β/σ³ = {b35:.2f} while E z⁴ = ∞, so eq 21's bound is infinite; and eq 19 is not tight for "
-                    f"heavy tails: t₄.₁ has β/σ³ = {b41:.2f} but √E z⁴ = {z41:.1f}"},
+         "finding": f"eq 44's finite E χ⁴ is more than Berry-Esseen needs (E|χ|³ < ∞): Student "
+                    f"t₃.₅ has β/σ³ = {b35:.2f} while E z⁴ = ∞, so eq 21's bound is infinite; and "
+                    f"eq 19 is not tight for heavy tails: t₄.₁ has β/σ³ = {b41:.2f} but √E z⁴ = "
+                    f"{z41:.1f}"},
     )
 
 
 def findings() -> list[dict]:
-    """Where the CLT chapter's statements are stronger or weaker than what holds (rows: where, finding)."""
+    """Where the CLT chapter's statements are stronger or weaker than what holds (rows: where,
+    finding)."""
     return [dict(r) for r in _findings()]

@@ -21,16 +21,16 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import re
 from dataclasses import dataclass, field
 
+from . import config_fields as fields
 from . import models
-from .data import SOURCES, n_train_images, shipped_test_sha256
-from .stats.shapiro import N_MAX, N_MIN
-from .config_checks import ConfigError, check_int as _int, recipe_value as _recipe_value
-from .hyperparameters import CAPTURE_PROTOCOL, PROTOCOL_CHOICES, Recipe
+from .checkpoints import checkpoint_expect, recipe_identity
+from .config_checks import ConfigError, check_int as _int
+from .config_fields import BN_MODELS  # noqa: F401  (the models whose protocol may set bn)
+from .data import SOURCES, shipped_test_sha256
+from .hyperparameters import CAPTURE_PROTOCOL, Recipe
 from .stages import STAGES
-from .train import checkpoint_expect, recipe_identity
 
 # per stage (declared by its module, `sgnlib.stages`): the fields it reads beyond the common ones
 # (`layers` and `protocol` are optional: None = every weight layer, () = the default protocol), and
@@ -39,7 +39,6 @@ STAGE_FIELDS = {name: stage.FIELDS for name, stage in STAGES.items()}
 STAGE_VERSION = {name: stage.VERSION for name, stage in STAGES.items()}
 COMMON = ("stage", "model", "epochs", "seed", "subset", "data_source", "data_sha256", "recipe")
 OPTIONAL = ("layers", "protocol")
-BN_MODELS = ("alexnet_bn", "resnet20", "resnet56")
 TEST_SPLIT_STAGES = tuple(name for name, stage in STAGES.items() if stage.READS_TEST_SPLIT)
 # each network's definition (sgnlib.models: layers, initialization, forward), pinned by
 # tests/test_model_identity.py; a version above 1 enters ids and checkpoint keys
@@ -64,7 +63,7 @@ class Config:
     n_samples: int | None = None
     layers: tuple | None = None
     protocol: tuple = ()                 # capture-protocol overrides as sorted (name, value) pairs
-    test_sha256: str | None = None       # the test split; None: the one released with the train split
+    test_sha256: str | None = None       # the test split; None: the one released with the data
     _id: str = field(default="", repr=False, compare=False)
 
     def __post_init__(self):
@@ -75,101 +74,38 @@ class Config:
         except ValueError as e:
             raise ConfigError(str(e)) from None
         if self.data_source not in SOURCES or self.data_source == "auto":
-            raise ConfigError(f"data_source must be one of {[s for s in SOURCES if s != 'auto']} once resolved, "
-                              f"got {self.data_source!r}")
+            raise ConfigError(f"data_source must be one of {[s for s in SOURCES if s != 'auto']} "
+                              f"once resolved, got {self.data_source!r}")
         _int("epochs", self.epochs, 1)
         _int("seed", self.seed, 0)
         _int("subset", self.subset, 1, none_ok=True)
-        self._check_test_split()
-        self._check_recipe()
+        self._set("test_sha256", fields.test_split(self.test_sha256, self.data_sha256))
+        self._set("recipe", fields.recipe_overrides(self.recipe, self.data_source, self.subset))
+        self._set("protocol", fields.protocol_overrides(self.protocol, self.model))
+        self._check_stage_takes()
+        self._set("checkpoint_epochs",
+                  fields.checkpoint_epochs(self.checkpoint_epochs, self.epochs))
+        fields.check_counts(self)
+        self._set("layers", fields.layer_names(self.layers, self.model))
+        self._set("_id", self._make_id())
+
+    def _set(self, name: str, value) -> None:
+        object.__setattr__(self, name, value)
+
+    def _check_stage_takes(self) -> None:
+        """The stage's own fields are given (`layers`, `protocol` optional) and no other."""
         needed = STAGE_FIELDS[self.stage]
-        self._check_protocol()
         for name in ("checkpoint_epochs", "checkpoint_epoch", "batch_size", "n_batches", "repeat",
                      "n_samples", "layers", "protocol"):
             given = getattr(self, name) not in (None, ())
             if name in needed and not given and name not in OPTIONAL:
                 raise ConfigError(f"stage {self.stage!r} needs {name}")
             if given and name not in needed:
-                raise ConfigError(f"stage {self.stage!r} takes no {name} (it takes {', '.join(needed)})")
-        self._check_stage_fields()
-        object.__setattr__(self, "_id", self._make_id())
-
-    def _check_test_split(self):
-        """test_sha256: a sha256 other than the train split's; the shipped test split is stored as None."""
-        t = self.test_sha256
-        if t is not None and not (isinstance(t, str) and re.fullmatch(r"[0-9a-f]{64}", t)):
-            raise ConfigError(f"test_sha256 must be a sha256 (64 hex digits) or null, got {t!r}")
-        if t is not None and t == self.data_sha256:
-            raise ConfigError(f"the test split has the train split's content (sha256 {t[:12]}…); "
-                              f"the test file is a copy of the train file: re-copy the test split")
-        if t is not None and t == shipped_test_sha256(self.data_sha256):
-            object.__setattr__(self, "test_sha256", None)
-
-    def _check_recipe(self):
-        try:
-            overrides = dict(self.recipe)
-        except (TypeError, ValueError):
-            raise ConfigError(f"recipe must be a mapping of Recipe fields, got {self.recipe!r}") from None
-        fields = {f.name: f.default for f in dataclasses.fields(Recipe)}
-        for k, v in overrides.items():
-            if k == "epochs" or k not in fields:
-                raise ConfigError(f"recipe cannot set {k!r}; recipe fields: "
-                                  f"{', '.join(f for f in fields if f != 'epochs')} (epochs is its own field)")
-            overrides[k] = _recipe_value(k, v, fields[k])
-        n = n_train_images(self.data_source, self.subset)
-        if overrides.get("batch_size", 0) > n:
-            raise ConfigError(f"recipe batch_size {overrides['batch_size']} exceeds the {n} training images; "
-                              f"lower it or enlarge the subset")
-        object.__setattr__(self, "recipe", tuple(sorted(overrides.items())))
-
-    def _check_protocol(self):
-        try:
-            given = dict(self.protocol)
-        except (TypeError, ValueError):
-            raise ConfigError(f"protocol must be a mapping, got {self.protocol!r}") from None
-        for k, v in given.items():
-            if k not in PROTOCOL_CHOICES:
-                raise ConfigError(f"unknown protocol option {k!r}; options: {', '.join(PROTOCOL_CHOICES)}")
-            if v not in PROTOCOL_CHOICES[k] or type(v) is not type(CAPTURE_PROTOCOL[k]):
-                raise ConfigError(f"protocol {k} must be one of {PROTOCOL_CHOICES[k]}, got {v!r}")
-        if given.get("bn") == "running" and self.model not in BN_MODELS:
-            raise ConfigError(f"protocol bn='running' changes nothing for {self.model} (no BatchNorm); "
-                              f"BatchNorm models: {', '.join(BN_MODELS)}")
-        kept = {k: v for k, v in given.items() if v != CAPTURE_PROTOCOL[k]}  # defaults never enter the id
-        object.__setattr__(self, "protocol", tuple(sorted(kept.items())))
+                raise ConfigError(f"stage {self.stage!r} takes no {name} (it takes "
+                                  f"{', '.join(needed)})")
 
     def full_protocol(self) -> dict:
         return {**CAPTURE_PROTOCOL, **dict(self.protocol)}
-
-    def _check_stage_fields(self):
-        if self.checkpoint_epochs is not None:
-            if isinstance(self.checkpoint_epochs, (str, int)) or not hasattr(self.checkpoint_epochs, "__iter__"):
-                raise ConfigError(f"checkpoint_epochs must be a list of epochs, got {self.checkpoint_epochs!r}")
-            for e in self.checkpoint_epochs:
-                _int("checkpoint_epochs entry", e, 1, self.epochs)
-            object.__setattr__(self, "checkpoint_epochs", tuple(sorted(set(self.checkpoint_epochs))))
-        if self.checkpoint_epoch is not None:
-            _int("checkpoint_epoch", self.checkpoint_epoch, 0, self.epochs)  # 0: the initialization
-        _int("repeat", self.repeat, 0, none_ok=True)
-        _int("n_samples", self.n_samples, 1, none_ok=True)
-        _int("n_batches", self.n_batches, N_MIN, N_MAX, none_ok=True)
-        if self.batch_size is not None:
-            _int("batch_size", self.batch_size, 1)
-            n = n_train_images(self.data_source, self.subset)
-            if self.batch_size > n:
-                raise ConfigError(f"batch_size {self.batch_size} exceeds the {n} training images of "
-                                  f"{self.data_source} data (subset={self.subset}); lower it or enlarge the subset")
-        if self.n_samples is not None and self.n_samples > n_train_images(self.data_source, self.subset):
-            raise ConfigError(f"n_samples {self.n_samples} exceeds the "
-                              f"{n_train_images(self.data_source, self.subset)} training images")
-        if self.layers is not None:
-            if isinstance(self.layers, str) or not self.layers or not all(isinstance(v, str) for v in self.layers):
-                raise ConfigError(f"layers must be a non-empty list of layer names, got {self.layers!r}")
-            known = models.layer_names(self.model)
-            unknown = [v for v in self.layers if v not in known]
-            if unknown:
-                raise ConfigError(f"{self.model} has no layer(s) {unknown}; its layers: {', '.join(known)}")
-            object.__setattr__(self, "layers", tuple(self.layers))
 
     # ------------------------------------------------------------ identity
 
@@ -182,7 +118,7 @@ class Config:
         out["recipe"] = recipe_identity(self.full_recipe())
         out["stage_version"] = STAGE_VERSION[self.stage]
         for k in STAGE_FIELDS[self.stage]:
-            if k == "protocol":  # the default protocol is left out, so ids from before it existed hold
+            if k == "protocol":  # the default protocol () is left out of the identity
                 if self.protocol:
                     out[k] = dict(self.protocol)
             elif k != "checkpoint_epochs":  # which checkpoints a run keeps changes no number
@@ -194,10 +130,10 @@ class Config:
         return out
 
     def _make_id(self) -> str:
-        h = hashlib.sha256(json.dumps(self.identity(), sort_keys=True, default=list).encode()).hexdigest()[:10]
+        h = _digest(self.identity())
         parts = [self.stage, self.model, f"e{self.epochs}"]
-        for key, tag in (("checkpoint_epoch", "c"), ("batch_size", "b"), ("n_batches", "n"), ("repeat", "r"),
-                         ("n_samples", "s")):
+        for key, tag in (("checkpoint_epoch", "c"), ("batch_size", "b"), ("n_batches", "n"),
+                         ("repeat", "r"), ("n_samples", "s")):
             if getattr(self, key) is not None:
                 parts.append(f"{tag}{getattr(self, key)}")
         return "-".join(parts + [h])
@@ -207,30 +143,35 @@ class Config:
         return self._id
 
     def checkpoint_key(self) -> str:
-        """Folder name of the weights this configuration trains or reads (a test split other than the
-        shipped one keeps them apart: the train stage's rows come from its checkpoints' history)."""
-        ident = {"model": self.model, "recipe": recipe_identity(self.full_recipe()), "seed": self.seed,
-                 "subset": self.subset, "data_source": self.data_source, "data_sha256": self.data_sha256}
+        """Folder name of the weights this configuration trains or reads (a test split other than
+        the shipped one keeps them apart: the train stage's rows come from its checkpoints'
+        history)."""
+        ident = {"model": self.model, "recipe": recipe_identity(self.full_recipe()),
+                 "seed": self.seed, "subset": self.subset, "data_source": self.data_source,
+                 "data_sha256": self.data_sha256}
         if self.test_sha256:
             ident["test_sha256"] = self.test_sha256
         if MODEL_VERSION[self.model] != 1:
             ident["model_version"] = MODEL_VERSION[self.model]
-        h = hashlib.sha256(json.dumps(ident, sort_keys=True, default=list).encode()).hexdigest()[:10]
+        h = _digest(ident)
         sub = f"sub{self.subset}" if self.subset else "full"
         return f"{self.model}-e{self.epochs}-seed{self.seed}-{sub}-{self.data_source}-{h}"
 
     def needs_training(self) -> bool:
-        """False for the initialization (checkpoint_epoch 0: `train.initial_model`, no checkpoint file)."""
+        """False for the initialization (checkpoint_epoch 0: `train.initial_model`, no checkpoint
+        file)."""
         return self.stage != "train" and self.checkpoint_epoch != 0
 
     def train_config(self) -> "Config":
         """The train configuration whose checkpoints this one reads."""
-        return Config("train", self.model, self.epochs, self.seed, self.subset, self.data_source, self.data_sha256,
-                      self.recipe, checkpoint_epochs=(self.checkpoint_epoch or self.epochs,),
+        return Config("train", self.model, self.epochs, self.seed, self.subset, self.data_source,
+                      self.data_sha256, self.recipe,
+                      checkpoint_epochs=(self.checkpoint_epoch or self.epochs,),
                       test_sha256=self.test_sha256)
 
     def test_split_sha256(self) -> str | None:
-        """sha256 of the test split the train stage evaluates on; None if neither given nor known."""
+        """sha256 of the test split the train stage evaluates on; None if neither given nor
+        known."""
         return self.test_sha256 or shipped_test_sha256(self.data_sha256)
 
     def checkpoint_expect(self) -> dict:
@@ -247,7 +188,10 @@ class Config:
             v = getattr(self, f.name)
             if f.name == "_id" or v is None or (f.name in ("recipe", "protocol") and not v):
                 continue
-            out[f.name] = dict(v) if f.name in ("recipe", "protocol") else (list(v) if isinstance(v, tuple) else v)
+            if f.name in ("recipe", "protocol"):
+                out[f.name] = dict(v)
+            else:
+                out[f.name] = list(v) if isinstance(v, tuple) else v
         return out
 
     @classmethod
@@ -255,7 +199,8 @@ class Config:
         names = {f.name for f in dataclasses.fields(cls)} - {"_id"}
         unknown = set(d) - names
         if unknown:
-            raise ConfigError(f"unknown configuration field(s) {sorted(unknown)}; known: {sorted(names)}")
+            raise ConfigError(f"unknown configuration field(s) {sorted(unknown)}; known: "
+                              f"{sorted(names)}")
         d = dict(d)
         for k in ("checkpoint_epochs", "layers"):
             if isinstance(d.get(k), list):
@@ -270,7 +215,13 @@ class Config:
 
     def row_fields(self) -> dict:
         """Columns every result row of this configuration carries."""
-        out = {k: (json.dumps(v) if isinstance(v, (list, dict)) else v) for k, v in self.to_dict().items()}
+        out = {k: (json.dumps(v) if isinstance(v, (list, dict)) else v)
+               for k, v in self.to_dict().items()}
         out["config_id"] = self.config_id
         out["stage_version"] = STAGE_VERSION[self.stage]
         return out
+
+
+def _digest(ident: dict) -> str:
+    """The first 10 hex digits of the sha256 of an identity as sorted JSON."""
+    return hashlib.sha256(json.dumps(ident, sort_keys=True, default=list).encode()).hexdigest()[:10]

@@ -11,8 +11,8 @@ Every split is checked before use (`sgnlib.data_files`: ten classes, the split's
 also names the test split found beside the train split; `shipped_test_sha256` says which test
 split a known train split is released with.
 
-`augment` is the paper's crop+flip augmentation done on the tensor's own device, reproducible
-from a ``torch.Generator``.
+`augment` (`sgnlib.augmentation`, re-exported here) is the paper's crop+flip augmentation done on
+the tensor's own device, reproducible from a ``torch.Generator``.
 """
 from __future__ import annotations
 
@@ -25,17 +25,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .data_files import CLASSES, N_PER_CLASS, DataError, check_arrays, check_mirror_listing  # noqa: F401
+from .data_files import (CLASSES, N_PER_CLASS, DataError, check_arrays,  # noqa: F401
+                         check_mirror_listing)
 from .data_files import atomic_save_npz as _atomic_save_npz
 from .data_files import content_sha as _content_sha
 from .data_files import from_cache as _from_cache
 from .data_files import decode_mirror as _decode_mirror
 from .data_files import decode_torchvision as _decode_torchvision
-from .hyperparameters import AUGMENT_PAD
+from .augmentation import apply_augment, augment  # noqa: F401  (the training augmentation)
+from .hyperparameters import MEAN, STD
 from .paths import REPO_ROOT, cache_dir
 
-MEAN = (0.4914, 0.4822, 0.4465)
-STD = (0.2470, 0.2435, 0.2616)
 SPLITS = ("train", "test")
 SOURCES = ("auto", "torchvision", "jpeg-mirror", "synthetic")
 MIRROR_ZIP = "cifar10-jpeg-{split}.zip"
@@ -54,7 +54,8 @@ class DataNotFoundError(FileNotFoundError):
 
 def _file_key(paths) -> tuple:
     """(path, size, mtime) of each file: a file's version, as far as this process can tell."""
-    return tuple((str(Path(p).resolve()), st.st_size, st.st_mtime_ns) for p in paths for st in [os.stat(p)])
+    return tuple((str(Path(p).resolve()), st.st_size, st.st_mtime_ns)
+                 for p in paths for st in [os.stat(p)])
 
 
 def _sha_cached(paths) -> str:
@@ -91,7 +92,8 @@ def _candidate_folders() -> list[tuple[str, Path]]:
 
 
 def _find_in(folder: Path, split: str):
-    """Which format (if any) a folder holds for `split`: ('jpeg-mirror', zip) or ('torchvision', dir)."""
+    """Which format (if any) a folder holds for `split`: ('jpeg-mirror', zip) or ('torchvision',
+    dir)."""
     if (folder / TORCHVISION_DIR).is_dir() and all(
             (folder / TORCHVISION_DIR / f).is_file() for f in TORCHVISION_FILES[split]):
         return "torchvision", folder
@@ -101,10 +103,10 @@ def _find_in(folder: Path, split: str):
 
 
 def _not_found_message(split: str) -> str:
-    return (f"CIFAR-10 ({split}) not found. Provide it one of three ways: (1) set SGN_DATA to a folder "
-            f"holding '{TORCHVISION_DIR}/' or '{MIRROR_ZIP.format(split=split)}'; (2) put either in "
-            f"{REPO_ROOT / 'data' / 'cifar10'}; (3) call with download=True (or run `make book`, "
-            f"which allows it) to fetch the official archive through torchvision.")
+    return (f"CIFAR-10 ({split}) not found. Provide it one of three ways: (1) set SGN_DATA to a "
+            f"folder holding '{TORCHVISION_DIR}/' or '{MIRROR_ZIP.format(split=split)}'; (2) put "
+            f"either in {REPO_ROOT / 'data' / 'cifar10'}; (3) call with download=True (or run "
+            f"`make book`, which allows it) to fetch the official archive through torchvision.")
 
 
 def _from_sgn_data(value: str, split: str, source: str):
@@ -119,9 +121,10 @@ def _from_sgn_data(value: str, split: str, source: str):
         problem = f"is set but {folder} does not exist"
     else:
         problem = (f"holds a {found[0]} copy, not the requested {source}" if found else
-                   f"is set but {folder} holds neither {TORCHVISION_DIR}/ ({split} files) nor {zip_name}")
-    raise DataNotFoundError(f"SGN_DATA={value!r} {problem}; unset it or point it at a folder holding "
-                            f"{TORCHVISION_DIR}/ or {zip_name}")
+                   f"is set but {folder} holds neither {TORCHVISION_DIR}/ ({split} files) nor "
+                   f"{zip_name}")
+    raise DataNotFoundError(f"SGN_DATA={value!r} {problem}; unset it or point it at a folder "
+                            f"holding {TORCHVISION_DIR}/ or {zip_name}")
 
 
 def resolve_source(split: str = "train", source: str = "auto", root=None, download: bool = False):
@@ -178,7 +181,8 @@ def _locate(split, source, root, download):
         return src, None, None
     if src == "torchvision" and not (Path(path) / TORCHVISION_DIR).is_dir():
         _decode_torchvision(path, split, download=True)  # explicit download requested by the caller
-    files = path if src == "jpeg-mirror" else [Path(path) / TORCHVISION_DIR / f for f in TORCHVISION_FILES[split]]
+    files = path if src == "jpeg-mirror" else [Path(path) / TORCHVISION_DIR / f
+                                               for f in TORCHVISION_FILES[split]]
     return src, path, files
 
 
@@ -188,7 +192,8 @@ def _identify(split, source, root, download) -> dict:
         _listing_checked(path, split)
     synth = src == "synthetic"
     return {"source": src, "sha256": _synthetic_sha(split) if synth else _sha_cached(files),
-            "path": None if synth else str(path), "n_per_class": N_PER_CLASS["synthetic" if synth else split]}
+            "path": None if synth else str(path),
+            "n_per_class": N_PER_CLASS["synthetic" if synth else split]}
 
 
 def identify(split="train", source="auto", root=None, download=None) -> dict:
@@ -218,8 +223,8 @@ def n_train_images(source: str, subset: int | None) -> int:
 
 
 def load_uint8(split="train", source="auto", root=None, download=False):
-    """CIFAR-10 as uint8 [N,32,32,3] + int64 labels + info, through the sha-keyed, self-checking cache;
-    the content is checked to be a complete `split` (`DataError` naming the file if not)."""
+    """CIFAR-10 as uint8 [N,32,32,3] + int64 labels + info, through the sha-keyed, self-checking
+    cache; the content is checked to be a complete `split` (`DataError` naming the file if not)."""
     src, path, files = _locate(split, source, root, download)
     info = {"source": src, "split": split}
     if src == "synthetic":
@@ -240,7 +245,8 @@ def load_uint8(split="train", source="auto", root=None, download=False):
     images, labels = (_decode_mirror(Path(path), split) if src == "jpeg-mirror"
                       else _decode_torchvision(path, split, download=False))
     check_arrays(where, src, split, images, labels)
-    _atomic_save_npz(cache, images=images, labels=labels, checksum=np.array(_content_sha(images, labels)))
+    checksum = np.array(_content_sha(images, labels))
+    _atomic_save_npz(cache, images=images, labels=labels, checksum=checksum)
     info.update(from_cache=False, decode_s=time.perf_counter() - t0, cache=str(cache))
     return images, labels, info
 
@@ -277,34 +283,3 @@ def load_cifar10(split="train", source="auto", root=None, device="cpu", subset=N
     info.update(n=int(x.shape[0]), subset_per_class=subset, mean=MEAN if normalize else None,
                 std=STD if normalize else None)
     return x, torch.from_numpy(labels).to(device), info
-
-
-def augment(images: torch.Tensor, generator: torch.Generator | None = None,
-            pad: int = AUGMENT_PAD) -> torch.Tensor:
-    """Random crop with `pad`-pixel black padding and horizontal flip, on the images' own device:
-    the offsets dy, dx and the flips drawn from `generator` (which must live on the images' device),
-    in this order, then `apply_augment`."""
-    n, dev = images.shape[0], images.device
-    dy = torch.randint(0, 2 * pad + 1, (n,), device=dev, generator=generator)
-    dx = torch.randint(0, 2 * pad + 1, (n,), device=dev, generator=generator)
-    flip = torch.rand(n, device=dev, generator=generator) < 0.5
-    return apply_augment(images, dy, dx, flip, pad)
-
-
-def apply_augment(images: torch.Tensor, dy, dx, flip, pad: int = AUGMENT_PAD) -> torch.Tensor:
-    """The crop at offsets (dy, dx) of the images padded by `pad` black pixels, flipped where `flip`.
-
-    Padding uses the normalized value of a black pixel, as torchvision's RandomCrop(32, padding=4)
-    on unnormalized images would. Plain tensor ops (gathers), so it also runs compiled
-    (`sgnlib.fast_step`)."""
-    n, c, h, w = images.shape
-    dev = images.device
-    black = -torch.tensor(MEAN, device=dev) / torch.tensor(STD, device=dev)
-    fill = black.view(1, c, 1, 1).to(images.dtype)
-    padded = fill.expand(n, c, h + 2 * pad, w + 2 * pad).clone()
-    padded[:, :, pad:pad + h, pad:pad + w] = images
-    rows = (dy[:, None] + torch.arange(h, device=dev))[:, None, :, None]
-    out = padded.gather(2, rows.expand(n, c, h, w + 2 * pad))
-    cols = dx[:, None] + torch.arange(w, device=dev)
-    cols = torch.where(flip[:, None], cols.flip(1), cols)[:, None, None, :].expand(n, c, h, w)
-    return out.gather(3, cols)

@@ -1,4 +1,5 @@
-"""CIFAR-10's files, read and checked: a file is used only once its content is the split it stands for.
+"""CIFAR-10's files, read and checked: a file is used only once its content is the split it stands
+for.
 
 A split is ten classes, each with the images per class its source has (`N_PER_CLASS`: 5,000 in
 CIFAR-10's train split, 1,000 in its test split, 20 in either split of the synthetic set), every
@@ -45,7 +46,8 @@ def check_counts(where, source: str, split: str, counts: dict) -> None:
     want, have = expected_per_class(source, split), [counts[c] for c in CLASSES]
     if min(have) != want or max(have) != want:
         many = f"{min(have)}" if min(have) == max(have) else f"{min(have)} to {max(have)}"
-        raise DataError(f"{where}: holds {many} images per class ({sum(have)} in all); the {split} split "
+        raise DataError(f"{where}: holds {many} images per class ({sum(have)} in all); the {split} "
+                        f"split "
                         f"has {want} per class ({10 * want}); {FIX}")
 
 
@@ -58,9 +60,11 @@ def _mirror_names(zip_path: Path, split: str, names) -> list[str]:
     for name in names:
         parts = name.split("/")
         if len(parts) < 3 or parts[-2] not in CLASSES:
-            raise DataError(f"{zip_path}: unexpected entry {name!r}; expected {split}/<class>/<file>.jpg")
+            raise DataError(f"{zip_path}: unexpected entry {name!r}; expected "
+                            f"{split}/<class>/<file>.jpg")
         if parts[-3] != split:
-            raise DataError(f"{zip_path}: entry {name!r} belongs to the {parts[-3]!r} split, not {split!r}; "
+            raise DataError(f"{zip_path}: entry {name!r} belongs to the {parts[-3]!r} split, not "
+                            f"{split!r}; "
                             f"the file holds another split: {FIX}")
         counts[parts[-2]] += 1
     check_counts(zip_path, "jpeg-mirror", split, counts)
@@ -71,7 +75,8 @@ def _open_zip(zip_path: Path) -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(zip_path)
     except (zipfile.BadZipFile, OSError) as e:
-        raise DataError(f"{zip_path} is not a readable zip ({e}); re-copy it from the mirror") from None
+        raise DataError(f"{zip_path} is not a readable zip ({e}); re-copy it from the "
+                        f"mirror") from None
 
 
 def check_mirror_listing(zip_path: Path, split: str) -> None:
@@ -91,7 +96,8 @@ def decode_mirror(zip_path: Path, split: str):
             try:
                 img = Image.open(io.BytesIO(zf.read(name))).convert("RGB")
             except Exception as e:  # zlib/CRC errors and broken JPEGs alike
-                raise DataError(f"{zip_path}: entry {name!r} is corrupt ({e}); re-copy the zip") from e
+                raise DataError(f"{zip_path}: entry {name!r} is corrupt ({e}); re-copy the "
+                                f"zip") from e
             if img.size != (32, 32):
                 raise DataError(f"{zip_path}: {name!r} is {img.size}, expected 32x32")
             images[i] = np.asarray(img)
@@ -107,7 +113,8 @@ def decode_torchvision(root: Path, split: str, download: bool):
 
 
 def content_sha(images: np.ndarray, labels: np.ndarray) -> str:
-    """sha256 of the arrays' bytes: the checksum stored in the cache and synthetic data's identity."""
+    """sha256 of the arrays' bytes: the checksum stored in the cache and synthetic data's
+    identity."""
     h = hashlib.sha256(np.ascontiguousarray(images).tobytes())
     h.update(np.ascontiguousarray(labels).tobytes())
     return h.hexdigest()
@@ -129,19 +136,23 @@ def read_cache(cache: Path):
     except Exception as e:  # BadZipFile, EOFError, OSError, zlib errors, pickled data, ...
         raise ValueError(f"is unreadable ({type(e).__name__}: {e})") from e
     if len(arrays) < 3:
-        raise ValueError(f"lacks {sorted({'images', 'labels', 'checksum'} - set(arrays))} (old format?)")
+        missing = sorted({"images", "labels", "checksum"} - set(arrays))
+        raise ValueError(f"lacks {missing} (old format?)")
     images, labels = arrays["images"], arrays["labels"]
     if images.dtype != np.uint8 or images.shape[1:] != (32, 32, 3) or images.ndim != 4:
-        raise ValueError(f"holds images {images.dtype}{list(images.shape)}, expected uint8[N,32,32,3]")
+        raise ValueError(f"holds images {images.dtype}{list(images.shape)}, expected "
+                         f"uint8[N,32,32,3]")
     if labels.dtype != np.int64 or labels.shape != images.shape[:1]:
-        raise ValueError(f"holds labels {labels.dtype}{list(labels.shape)}, expected int64[{len(images)}]")
+        raise ValueError(f"holds labels {labels.dtype}{list(labels.shape)}, expected "
+                         f"int64[{len(images)}]")
     if str(arrays["checksum"]) != content_sha(images, labels):
         raise ValueError("fails its checksum")
     return images, labels
 
 
 def from_cache(cache: Path, info: dict):
-    """(images, labels) from a valid cache file; None (the bad file deleted, with a warning) if not."""
+    """(images, labels) from a valid cache file; None (the bad file deleted, with a warning) if
+    not."""
     try:
         return read_cache(cache)
     except ValueError as e:
@@ -154,12 +165,16 @@ def from_cache(cache: Path, info: dict):
 
 
 def check_arrays(where, source: str, split: str, images: np.ndarray, labels: np.ndarray) -> None:
-    """Decoded `split`: uint8 images [N,32,32,3], one label 0..9 each, the split's counts per class."""
+    """Decoded `split`: uint8 images [N,32,32,3], one label 0..9 each, the split's counts per
+    class."""
     if images.dtype != np.uint8 or images.ndim != 4 or images.shape[1:] != (32, 32, 3):
-        raise DataError(f"{where}: images are {images.dtype}{list(images.shape)}, expected uint8[N,32,32,3]; "
+        raise DataError(f"{where}: images are {images.dtype}{list(images.shape)}, expected "
+                        f"uint8[N,32,32,3]; "
                         f"{FIX}")
-    if labels.shape != images.shape[:1] or labels.size and not 0 <= labels.min() <= labels.max() <= 9:
-        raise DataError(f"{where}: {labels.size} labels for {len(images)} images, expected one in 0..9 each; "
+    bad_labels = labels.size and not 0 <= labels.min() <= labels.max() <= 9
+    if labels.shape != images.shape[:1] or bad_labels:
+        raise DataError(f"{where}: {labels.size} labels for {len(images)} images, expected one in "
+                        f"0..9 each; "
                         f"{FIX}")
     counts = np.bincount(labels, minlength=10) if labels.size else np.zeros(10, int)
     check_counts(where, source, split, dict(zip(CLASSES, counts.tolist())))

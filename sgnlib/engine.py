@@ -1,6 +1,6 @@
-"""Running a list of configurations: each one claimed, computed (in-process or as a papermill notebook)
-and committed to a `ResultStore` on its own, so a killed sweep loses at most the configuration it was
-computing and a rerun gives exactly the rows of an uninterrupted run.
+"""Running a list of configurations: each one claimed, computed (in-process or as a papermill
+notebook) and committed to a `ResultStore` on its own, so a killed sweep loses at most the
+configuration it was computing and a rerun gives exactly the rows of an uninterrupted run.
 
 Checkpoints are dependencies: a configuration that reads a checkpoint nobody has written yet waits
 for the process training it (the train configuration's claim) or, if none is, trains it itself
@@ -49,8 +49,8 @@ def producer(cfg: Config, cfgs: list[Config]) -> Config | None:
 
 
 def validate(cfgs: list[Config], ctx: Context) -> None:
-    """Before any compute: every checkpoint a configuration reads is made by this sweep or exists and
-    belongs to the configuration's training run (model, seed, epoch, data sha256, recipe)."""
+    """Before any compute: every checkpoint a configuration reads is made by this sweep or exists
+    and belongs to the configuration's training run (model, seed, epoch, data sha256, recipe)."""
     checked = set()
     for c in cfgs:
         if not c.needs_training():  # train configurations, and the initialization (epoch 0)
@@ -60,8 +60,9 @@ def validate(cfgs: list[Config], ctx: Context) -> None:
             load_checkpoint(path, "cpu", c.checkpoint_expect())
             checked.add(path)
         elif not path.exists() and producer(c, cfgs) is None:
-            raise EngineError(f"{c.config_id} reads checkpoint {path}, which does not exist and no train "
-                              f"configuration in this sweep writes it; add the train stage or point --checkpoints at it")
+            raise EngineError(f"{c.config_id} reads checkpoint {path}, which does not exist and no "
+                              f"train configuration in this sweep writes it; add the train stage "
+                              f"or point --checkpoints at it")
 
 
 def _run_papermill(cfg: Config, ctx: Context, runs_dir: Path,
@@ -114,7 +115,8 @@ def execute(cfg: Config, ctx: Context, runner: str = "inprocess", runs_dir=None,
 
 
 class Sweep:
-    """One sweep over `cfgs` into `store`: `run()` returns the ids this process computed and committed."""
+    """One sweep over `cfgs` into `store`: `run()` returns the ids this process computed and
+    committed."""
 
     def __init__(self, cfgs: list[Config], store: ResultStore, ctx: Context,
                  runner: str = "inprocess", runs_dir=None, wait_s: float = 6 * 3600, log=print,
@@ -145,11 +147,13 @@ class Sweep:
         train = producer(cfg, self.universe)
         if train is None:
             raise EngineError(f"checkpoint {path} is missing and no train configuration writes it")
-        self.log(f"{cfg.config_id} needs {path.name}: training {train.config_id} (or waiting for whoever is)")
+        self.log(f"{cfg.config_id} needs {path.name}: training {train.config_id} (or waiting for "
+                 f"whoever is)")
         lk = self.store.claim(train.config_id, timeout=self.wait_s)
         if lk is None:
-            raise EngineError(f"waited {self.wait_s:.0f} s for another process training {train.config_id} "
-                              f"(lock {self.store.folder / '.claims'}); rerun later or raise --wait")
+            raise EngineError(f"waited {self.wait_s:.0f} s for another process training "
+                              f"{train.config_id} (lock {self.store.folder / '.claims'}); rerun "
+                              f"later or raise --wait")
         try:
             if not path.exists():
                 tables = self._execute(train)
@@ -162,8 +166,8 @@ class Sweep:
     def run(self, deadline_s: float | None = None, progress: bool = False) -> list[str]:
         done = self.store.done()
         todo = [c for c in self.cfgs if c.config_id not in done]
-        self.log(f"{self.store.folder}: {len(self.cfgs)} configurations, {len(self.cfgs) - len(todo)} already "
-                 f"done, {len(todo)} to run")
+        self.log(f"{self.store.folder}: {len(self.cfgs)} configurations, "
+                 f"{len(self.cfgs) - len(todo)} already done, {len(todo)} to run")
         ran, deferred, start = [], [], time.perf_counter()
         it = todo
         if progress:
@@ -178,18 +182,18 @@ class Sweep:
                 deferred.append(cfg)
             elif outcome:
                 ran.append(cfg.config_id)
-        for cfg in deferred:  # wait for the other process; if it died without committing, run it here
+        for cfg in deferred:  # wait for the other process; if it died without committing, run here
             outcome = self._claimed_run(cfg, timeout=self.wait_s)
             if outcome is None:
-                raise EngineError(f"waited {self.wait_s:.0f} s for another process computing {cfg.config_id}; "
-                                  f"rerun later or raise --wait")
+                raise EngineError(f"waited {self.wait_s:.0f} s for another process computing "
+                                  f"{cfg.config_id}; rerun later or raise --wait")
             if outcome:
                 ran.append(cfg.config_id)
         return ran
 
     def _claimed_run(self, cfg: Config, timeout: float) -> bool | None:
-        """Claim cfg (waiting up to `timeout`), compute and commit it: None if the claim was not had,
-        else whether this process committed it."""
+        """Claim cfg (waiting up to `timeout`), compute and commit it: None if the claim was not
+        had, else whether this process committed it."""
         lk = self.store.claim(cfg.config_id, timeout=timeout)
         if lk is None:
             return None

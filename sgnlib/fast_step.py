@@ -29,95 +29,20 @@ import time
 import warnings
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
-from .data import apply_augment, augment  # noqa: F401  (apply_augment: the compiled step's crop)
+from .augmentation import apply_augment, augment  # noqa: F401  (apply_augment: compiled crop)
 from .hyperparameters import AUGMENT_PAD
+from .step_parts import (CompiledLoss, ShapeBuffers, cpu_compiler, cuda_speed_flags,  # noqa: F401
+                         draw_augment, sgd_update)
 
 MODES = ("eager", "compiled", "graph")
-BACKEND = "inductor"  # torch.compile backend of the fast step; "aot_eager" needs no C++ compiler (tests)
-
-
-def cpu_compiler() -> str | None:
-    """The C++ compiler inductor would use on CPU ($CXX, else c++/g++/clang++ on PATH), or None."""
-    import os
-    import shutil
-    return next((shutil.which(c) for c in (os.environ.get("CXX"), "c++", "g++", "clang++") if c and shutil.which(c)),
-                None)
-
-
-def draw_augment(n: int, generator: torch.Generator, pad: int = AUGMENT_PAD, out=None):
-    """(dy, dx, u) for `n` images, drawn with exactly `sgnlib.data.augment`'s generator calls
-    (flip = u < 0.5); `out`: tensors to draw into (static buffers of a CUDA graph)."""
-    dev = generator.device
-    if out is None:
-        out = (torch.empty(n, dtype=torch.long, device=dev), torch.empty(n, dtype=torch.long, device=dev),
-               torch.empty(n, device=dev))
-    dy, dx, u = out
-    torch.randint(0, 2 * pad + 1, (n,), generator=generator, out=dy)
-    torch.randint(0, 2 * pad + 1, (n,), generator=generator, out=dx)
-    torch.rand(n, generator=generator, out=u)
-    return dy, dx, u
-
-
-class _Loss(nn.Module):
-    """Minibatch gather + augmentation + forward + cross-entropy: the part compiled with its backward."""
-
-    def __init__(self, model, augment, pad, channels_last, amp):
-        super().__init__()
-        self.model, self.augment, self.pad, self.channels_last, self.amp = model, augment, pad, channels_last, amp
-
-    def forward(self, images, labels, idx, dy, dx, u):
-        x = images[idx]
-        if self.augment:
-            x = apply_augment(x, dy, dx, u < 0.5, self.pad)
-        if self.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=self.amp, cache_enabled=False):
-            out = self.model(x)
-        return F.cross_entropy(out.float(), labels[idx])
-
-
-def _sgd(params, grads, bufs, lr, momentum: float, weight_decay: float):
-    """torch.optim.SGD's update (dampening 0, no Nesterov) in foreach ops; `lr` a 0-dim tensor.
-    Momentum buffers start at zero, which gives SGD's first step (buffer = gradient) exactly."""
-    with torch.no_grad():
-        g = torch._foreach_add(grads, params, alpha=weight_decay)
-        torch._foreach_mul_(bufs, momentum)
-        torch._foreach_add_(bufs, g)
-        torch._foreach_sub_(params, torch._foreach_mul(bufs, lr))
-
-
-@contextlib.contextmanager
-def cuda_speed_flags(enabled: bool = True):
-    """TF32 convolutions and cudnn.benchmark on (matmuls, i.e. the final Linear, stay fp32), restored
-    afterwards. (TF32 convolutions are PyTorch's default already; this makes it explicit.)"""
-    if not enabled:
-        yield
-        return
-    cudnn = torch.backends.cudnn  # conv and rnn set alike: legacy `allow_tf32` reads raise if they differ
-    old = (cudnn.benchmark, cudnn.conv.fp32_precision, cudnn.rnn.fp32_precision)
-    cudnn.benchmark, cudnn.conv.fp32_precision, cudnn.rnn.fp32_precision = True, "tf32", "tf32"
-    try:
-        yield
-    finally:
-        cudnn.benchmark, cudnn.conv.fp32_precision, cudnn.rnn.fp32_precision = old
+# torch.compile backend of the fast step; "aot_eager" needs no C++ compiler (tests)
+BACKEND = "inductor"
 
 
 def default_mode(device) -> str:
     return "graph" if torch.device(device).type == "cuda" else "compiled"
-
-
-class _Shape:
-    """Static input buffers (and, in graph mode, the graph and its loss output) for one batch size."""
-
-    def __init__(self, n, device):
-        self.n, self.graph, self.loss = n, None, None
-        self.idx = torch.zeros(n, dtype=torch.long, device=device)
-        self.dy = torch.zeros(n, dtype=torch.long, device=device)
-        self.dx = torch.zeros(n, dtype=torch.long, device=device)
-        self.u = torch.ones(n, device=device)
 
 
 class TrainStep:
@@ -132,8 +57,8 @@ class TrainStep:
     compiler). warmup: steps run (and undone) on a side stream before a graph is captured.
     """
 
-    def __init__(self, model, opt, images, labels, batch_sizes=(), *, mode=None, augment=True, pad=AUGMENT_PAD,
-                 amp=False, channels_last=None, backend=None, warmup=3):
+    def __init__(self, model, opt, images, labels, batch_sizes=(), *, mode=None, augment=True,
+                 pad=AUGMENT_PAD, amp=False, channels_last=None, backend=None, warmup=3):
         self.device = images.device
         backend = backend or BACKEND
         mode = mode or default_mode(self.device)
@@ -141,22 +66,25 @@ class TrainStep:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         if mode == "graph" and self.device.type != "cuda":
             raise ValueError(f"mode 'graph' needs CUDA tensors; the images are on {self.device}")
-        if mode != "eager" and backend == "inductor" and self.device.type == "cpu" and not cpu_compiler():
-            raise RuntimeError("torch.compile (inductor) on CPU needs a C++ compiler and none was found (CXX, c++, "
-                               "g++, clang++); install one, or train with fast=False")
+        if mode != "eager" and backend == "inductor" and self.device.type == "cpu" \
+                and not cpu_compiler():
+            raise RuntimeError("torch.compile (inductor) on CPU needs a C++ compiler and none was "
+                               "found (CXX, c++, g++, clang++); install one, or train with "
+                               "fast=False")
         (group,) = opt.param_groups
         if group.get("nesterov") or group.get("dampening") or group.get("maximize"):
             raise ValueError("TrainStep implements SGD without Nesterov, dampening or maximize")
         self.model, self.opt, self.images, self.labels = model, opt, images, labels
         self.mode, self.augment, self.pad, self.amp, self.warmup = mode, augment, pad, amp, warmup
         self.momentum, self.weight_decay = float(group["momentum"]), float(group["weight_decay"])
-        self.channels_last = (self.device.type == "cuda") if channels_last is None else channels_last
-        self.shapes: dict[int, _Shape] = {}
+        self.channels_last = (self.device.type == "cuda") if channels_last is None \
+            else channels_last
+        self.shapes: dict[int, ShapeBuffers] = {}
         self.setup_s = 0.0
         if mode == "eager":
             return
         if self.channels_last:
-            model.to(memory_format=torch.channels_last)  # in place: the Parameter objects stay the same
+            model.to(memory_format=torch.channels_last)  # in place: the same Parameter objects
         self.params = list(group["params"])
         self.bufs = []
         for p in self.params:
@@ -165,12 +93,13 @@ class TrainStep:
             opt.state[p]["momentum_buffer"] = buf
             self.bufs.append(buf)
         self.lr = torch.tensor(float(group["lr"]), device=self.device)
-        # every TrainStep of a process shares _Loss.forward's and _sgd's compile caches (one entry per
-        # model/shape/flags): allow more entries than dynamo's default 8 before it gives up compiling
+        # every TrainStep of a process shares CompiledLoss.forward's and sgd_update's compile caches
+        # (one entry per model/shape/flags): allow more entries than dynamo's default 8 before it
+        # gives up compiling
         torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 64)
-        self.loss_fn = torch.compile(_Loss(model, augment, pad, self.channels_last, amp), backend=backend,
-                                     dynamic=False, fullgraph=True)
-        self.update = torch.compile(_sgd, backend=backend, dynamic=False, fullgraph=True)
+        self.loss_fn = torch.compile(CompiledLoss(model, augment, pad, self.channels_last, amp),
+                                     backend=backend, dynamic=False, fullgraph=True)
+        self.update = torch.compile(sgd_update, backend=backend, dynamic=False, fullgraph=True)
         for n in sorted(set(batch_sizes)):
             self.prepare(n)
 
@@ -188,7 +117,7 @@ class TrainStep:
     def _state(self):
         return self.params + self.bufs + list(self.model.buffers())
 
-    def _step(self, st: _Shape):
+    def _step(self, st: ShapeBuffers):
         for p in self.params:
             p.grad = None
         loss = self.loss_fn(self.images, self.labels, st.idx, st.dy, st.dx, st.u)
@@ -197,13 +126,13 @@ class TrainStep:
                     self.weight_decay)
         return loss.detach()
 
-    def prepare(self, n: int) -> _Shape:
+    def prepare(self, n: int) -> ShapeBuffers:
         """Compile (and in graph mode capture) the step for batch size `n`; the model, optimizer and
         generator are left as they were (warm-up steps are undone)."""
         if n in self.shapes or self.mode == "eager":
             return self.shapes.get(n)
         t0 = time.perf_counter()
-        st = _Shape(n, self.device)
+        st = ShapeBuffers(n, self.device)
         saved = [t.detach().clone() for t in self._state()]
         try:
             with cuda_speed_flags(self.device.type == "cuda"):
@@ -221,7 +150,7 @@ class TrainStep:
         self.setup_s += time.perf_counter() - t0
         return st
 
-    def _capture(self, st: _Shape):
+    def _capture(self, st: ShapeBuffers):
         try:
             side = torch.cuda.Stream(self.device)
             side.wait_stream(torch.cuda.current_stream(self.device))
@@ -238,14 +167,15 @@ class TrainStep:
             self._check_replay(st)
         except Exception as e:  # noqa: BLE001 -- any capture failure: run compiled instead
             torch.cuda.synchronize(self.device)
-            warnings.warn(f"CUDA graph capture failed ({type(e).__name__}: {str(e).splitlines()[0][:200]}); "
-                          f"running the compiled step without a graph", RuntimeWarning, stacklevel=3)
+            first = str(e).splitlines()[0][:200]
+            warnings.warn(f"CUDA graph capture failed ({type(e).__name__}: {first}); running the "
+                          f"compiled step without a graph", RuntimeWarning, stacklevel=3)
             self.mode, st.graph, st.loss = "compiled", None, None
             for s in self.shapes.values():
                 s.graph, s.loss = None, None
         torch.cuda.synchronize(self.device)
 
-    def _check_replay(self, st: _Shape, rel: float = 1e-2):
+    def _check_replay(self, st: ShapeBuffers, rel: float = 1e-2):
         """One replay against one compiled step from the same state and inputs (a few flipped and
         shifted images): the updates must agree, else the graph is not used (RuntimeError)."""
         st.idx.copy_(torch.arange(st.n, device=self.device) % self.images.shape[0])
@@ -260,7 +190,8 @@ class TrainStep:
         for p, b, a in zip(self.params, before, after_g):
             want = p.detach() - b
             if float((a - b - want).abs().max()) > rel * float(want.abs().max()) + 1e-12:
-                raise RuntimeError(f"replayed update differs from the compiled step's (loss {loss_g} vs {loss_c})")
+                raise RuntimeError(f"replayed update differs from the compiled step's (loss "
+                                   f"{loss_g} vs {loss_c})")
         if abs(loss_g - loss_c) > rel * abs(loss_c):
             raise RuntimeError(f"replayed loss {loss_g} differs from the compiled step's {loss_c}")
 
@@ -284,7 +215,9 @@ class TrainStep:
         x = self.images[idx]
         if self.augment:
             x = augment(x, generator, self.pad)
-        with torch.autocast(self.device.type, dtype=torch.bfloat16) if self.amp else contextlib.nullcontext():
+        autocast = torch.autocast(self.device.type, dtype=torch.bfloat16) if self.amp \
+            else contextlib.nullcontext()
+        with autocast:
             loss = F.cross_entropy(self.model(x), self.labels[idx])
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -292,7 +225,8 @@ class TrainStep:
         return loss.detach()
 
     def close(self) -> None:
-        """Drop graphs and gradients (frees the graphs' memory); the model returns to contiguous format."""
+        """Drop graphs and gradients (frees the graphs' memory); the model returns to contiguous
+        format."""
         self.shapes.clear()
         if self.mode != "eager":
             for p in self.params:

@@ -40,6 +40,10 @@ class Recipe:
         return self.lr * self.lr_decay ** sum(epoch >= m for m in self.scaled_milestones())
 
 
+# CIFAR-10's channel means and standard deviations: `Recipe.normalize` standardizes with them
+MEAN = (0.4914, 0.4822, 0.4465)
+STD = (0.2470, 0.2435, 0.2616)
+
 # paper: random crop of 32 from the image padded by 4 black pixels (torchvision's
 # RandomCrop(32, padding=4)), used in training and by the capture protocol's augment option
 AUGMENT_PAD = 4
@@ -55,7 +59,7 @@ PROTOCOL_CHOICES = {"sampling": ("without_replacement", "with_replacement", "ind
 PROBE_BATCH_SIZE, PROBE_N_BATCHES = 128, 200
 
 # ours, fixed parts of the stages (change only with the stage's VERSION):
-CAPTURE_SEED_STRIDE = 1000   # minibatches of repeat r of training seed s: drawn with seed 1000 s + r
+CAPTURE_SEED_STRIDE = 1000   # repeat r of training seed s: minibatches drawn with seed 1000 s + r
 AUGMENT_SEED_OFFSET = 7919   # the capture's augmentation generator: minibatch seed + 7919
 EXAMPLES_PER_KIND = 5        # examples stage: dimensions shown per layer and kind
 NULL_D, NULL_SEED = 4000, 0  # tail-index null band: Gaussian columns and their numpy seed

@@ -1,7 +1,8 @@
 """Langevin view of momentum SGD (paper eq 22-33 and supplementary eq 45-70).
 
 Symbolic pieces return SymPy expressions that the tests and the theory chapter assert on;
-numeric pieces compare the stationary covariance of momentum SGD with Proposition 2.
+numeric pieces (`sgnlib.langevin_numeric`, re-exported here) compare the stationary covariance of
+momentum SGD with Proposition 2.
 """
 from __future__ import annotations
 
@@ -10,19 +11,11 @@ import functools
 import numpy as np
 import sympy as sp
 
-# ---------------------------------------------------------------- eq 24-28: discretization
+from .langevin_numeric import (continuous_stationary_cov, langevin_from_momentum,  # noqa: F401
+                               momentum_from_langevin, momentum_sgd_stationary_cov, prop2_error,
+                               prop2_family, prop2_prediction, random_spd, simulate_momentum_sgd)
 
-
-def momentum_from_langevin(gamma, m, dt):
-    """Eq 26: rho = 1 / (1 + gamma dt / m), lr = dt / (gamma + m / dt) (the paper's learning rate α)."""
-    return 1 / (1 + gamma * dt / m), dt / (gamma + m / dt)
-
-
-def langevin_from_momentum(rho, lr, dt):
-    """Inverse of eq 26: friction gamma = dt (1 - rho) / lr and mass m = rho dt^2 / lr (lr: the paper's α)."""
-    if not 0 < rho < 1 or lr <= 0 or dt <= 0:
-        raise ValueError(f"need 0 < rho < 1, lr > 0, dt > 0; got rho={rho}, lr={lr}, dt={dt}")
-    return dt * (1 - rho) / lr, rho * dt ** 2 / lr
+# ------------------------------------------------ eq 24-28: discretization
 
 
 def derive_eq26():
@@ -37,7 +30,8 @@ def derive_eq26():
 
 
 def check_eq26() -> dict:
-    """Assert eq 48 == eq 49 == the solution of eq 25, the high-friction limit (eq 28), the inverse map."""
+    """Assert eq 48 == eq 49 == the solution of eq 25, the high-friction limit (eq 28), the inverse
+    map."""
     sol, rho, lr, (m, gamma, dt, v_prev, g) = derive_eq26()
     eq48 = m / (gamma * dt + m) * v_prev - dt ** 2 / (gamma * dt + m) * g
     rho49, lr49 = momentum_from_langevin(gamma, m, dt)
@@ -53,26 +47,27 @@ def check_eq26() -> dict:
     return {"rho": rho, "lr": lr, "eq48": eq48}
 
 
-# ---------------------------------------------------------------- Proposition 1: potential condition
+# ------------------------------------------------ Proposition 1: potential condition
 
 
 def potential_condition_asymmetry(H, D):
     """Eq 62: grad_theta psi = 2 gamma D^-1 grad phi = 2 gamma D^-1 H theta for quadratic phi.
 
-    A potential psi exists only if the Jacobian D^-1 H is symmetric (eq 58); return D^-1 H - (D^-1 H)^T.
+    A potential psi exists only if the Jacobian D^-1 H is symmetric (eq 58); return D^-1 H - (D^-1
+    H)^T.
     """
     H, D = sp.Matrix(H), sp.Matrix(D)
     J = D.inv() * H
     return sp.simplify(J - J.T)
 
 
-# ---------------------------------------------------------------- Proposition 2: Gaussian steady state
+# ------------------------------------------------ Proposition 2: Gaussian steady state
 
 
 def kramers_lyapunov_residual(H, gamma, D, sigma_theta, sigma_v):
-    """A Sigma + Sigma A^T + B B^T of the Kramers equation linearised at a minimum (m = 1): drift
-    A = [[0, I], [-H, -gamma I]], velocity diffusion D, Gaussian covariance diag(sigma_theta, sigma_v).
-    Zero exactly when that Gaussian is stationary."""
+    """A Sigma + Sigma A^T + B B^T of the Kramers equation linearised at a minimum (m = 1): drift A
+    = [[0, I], [-H, -gamma I]], velocity diffusion D, Gaussian covariance diag(sigma_theta,
+    sigma_v). Zero exactly when that Gaussian is stationary."""
     n = H.shape[0]
     I, Z = sp.eye(n), sp.zeros(n)
     A = sp.BlockMatrix([[Z, I], [-H, -gamma * I]]).as_explicit()
@@ -90,63 +85,12 @@ def lyapunov_residual_prop2():
     return kramers_lyapunov_residual(H, gamma, dt * H, s * sp.eye(2), s * H)
 
 
-def momentum_sgd_stationary_cov(H, C, gamma: float, dt: float, m: float = 1.0) -> np.ndarray:
-    """Exact stationary covariance of (theta, v/dt) under momentum SGD with Gaussian noise of covariance C.
-
-    v_n = rho v_{n-1} - lr (H theta_{n-1} + eps), theta_n = theta_{n-1} + v_n, (rho, lr) from eq 26,
-    solved as a discrete Lyapunov equation. v_n / dt is the velocity of eq 22.
-    """
-    from scipy.linalg import solve_discrete_lyapunov
-    H, C = np.asarray(H, float), np.asarray(C, float)
-    d = H.shape[0]
-    rho, lr = momentum_from_langevin(gamma, m, dt)
-    I = np.eye(d)
-    M = np.block([[I - lr * H, rho * I], [-lr * H, rho * I]])
-    N = np.vstack([-lr * I, -lr * I])
-    S = solve_discrete_lyapunov(M, N @ C @ N.T)
-    T = np.diag([1.0] * d + [1.0 / dt] * d)
-    return T @ S @ T
-
-
-def prop2_prediction(H, gamma: float, dt: float) -> np.ndarray:
-    """Eq 33 / 70: Sigma_theta = dt/(2 gamma) I, Sigma_v = dt/(2 gamma) H."""
-    H = np.asarray(H, float)
-    d = H.shape[0]
-    s = dt / (2 * gamma)
-    return np.block([[s * np.eye(d), np.zeros((d, d))], [np.zeros((d, d)), s * H]])
-
-
-def simulate_momentum_sgd(H, C, gamma: float, dt: float, n_steps: int, seed: int = 0, burn: int | None = None):
-    """Monte Carlo of momentum SGD on a quadratic with N(0, C) gradient noise; empirical cov of (theta, v/dt)."""
-    H, C = np.asarray(H, float), np.asarray(C, float)
-    d = H.shape[0]
-    rho, lr = momentum_from_langevin(gamma, 1.0, dt)
-    rng = np.random.default_rng(seed)
-    L = np.linalg.cholesky(C)
-    theta, v = np.zeros(d), np.zeros(d)
-    burn = burn if burn is not None else n_steps // 10
-    out = np.empty((n_steps, 2 * d))
-    eps = rng.standard_normal((n_steps + burn, d)) @ L.T
-    for t in range(n_steps + burn):
-        v = rho * v - lr * (H @ theta + eps[t])
-        theta = theta + v
-        if t >= burn:
-            out[t - burn, :d], out[t - burn, d:] = theta, v / dt
-    return np.cov(out.T)
-
-
-# ---------------------------------------------------------------- Prop 1 and 2 over families
-
-
-def random_spd(rng, d: int, lo: float = 0.2, hi: float = 5.0) -> np.ndarray:
-    """A random d x d SPD matrix: random rotation, eigenvalues log-uniform in [lo, hi]."""
-    Q, _ = np.linalg.qr(rng.normal(size=(d, d)))
-    return (Q * np.exp(rng.uniform(np.log(lo), np.log(hi), d))) @ Q.T
+# ------------------------------------------------ Prop 1 and 2 over families
 
 
 def commutator_form() -> sp.Matrix:
-    """Eq 58 for general symmetric 2x2 H, D (SymPy): D^-1 H - (D^-1 H)^T - D^-1 (H D - D H) D^-1, zero; so
-    the potential condition holds iff D commutes with H, isotropic or not."""
+    """Eq 58 for general symmetric 2x2 H, D (SymPy): D^-1 H - (D^-1 H)^T - D^-1 (H D - D H) D^-1,
+    zero; so the potential condition holds iff D commutes with H, isotropic or not."""
     h11, h12, h22, d11, d12, d22 = sp.symbols("h11 h12 h22 d11 d12 d22", real=True)
     H, D = sp.Matrix([[h11, h12], [h12, h22]]), sp.Matrix([[d11, d12], [d12, d22]])
     J = D.inv() * H
@@ -161,8 +105,9 @@ def asymmetry(H, D) -> float:
 
 @functools.lru_cache(maxsize=None)
 def prop1_family(n: int = 200, seed: int = 0) -> dict:
-    """Eq 58 over n random SPD H (d = 2..6): smallest asymmetry for a generic SPD D (Prop 1: > 0), largest for
-    an anisotropic D commuting with H (a random positive polynomial of H) and for D = c I (both 0)."""
+    """Eq 58 over n random SPD H (d = 2..6): smallest asymmetry for a generic SPD D (Prop 1: > 0),
+    largest for an anisotropic D commuting with H (a random positive polynomial of H) and for D = c
+    I (both 0)."""
     rng = np.random.default_rng(seed)
     gen, com, iso = [], [], []
     for _ in range(n):
@@ -177,8 +122,8 @@ def prop1_family(n: int = 200, seed: int = 0) -> dict:
 
 
 def kramers_stationary_residual(pi, phi, D, gamma, th, v) -> sp.Expr:
-    """Right side of eq 54 (m = 1) at pi, divided by pi: -div_theta(v pi) + div_v((gamma v + grad phi) pi)
-    + 1/2 sum_ij d_vi d_vj (D_ij pi). Zero exactly when pi is stationary."""
+    """Right side of eq 54 (m = 1) at pi, divided by pi: -div_theta(v pi) + div_v((gamma v + grad
+    phi) pi) + 1/2 sum_ij d_vi d_vj (D_ij pi). Zero exactly when pi is stationary."""
     r = -sum(sp.diff(vi * pi, ti) for vi, ti in zip(v, th))
     r += sum(sp.diff((gamma * vi + sp.diff(phi, ti)) * pi, vi) for vi, ti in zip(v, th))
     r += sum(sp.diff(D[i, j] * pi, v[i], v[j]) for i in range(len(v)) for j in range(len(v))) / 2
@@ -186,8 +131,9 @@ def kramers_stationary_residual(pi, phi, D, gamma, th, v) -> sp.Expr:
 
 
 def gibbs_isotropic_residual(d: int = 2) -> sp.Expr:
-    """Constant isotropic D = c I and ANY potential phi (SymPy Function, d dimensions): the residual of the
-    Gibbs law exp(-2 gamma/c (phi + |v|^2/2)), zero although its current J_theta = -v pi is not."""
+    """Constant isotropic D = c I and ANY potential phi (SymPy Function, d dimensions): the residual
+    of the Gibbs law exp(-2 gamma/c (phi + |v|^2/2)), zero although its current J_theta = -v pi is
+    not."""
     gamma, c = sp.symbols("gamma c", positive=True)
     th, v = sp.symbols(f"theta0:{d}", real=True), sp.symbols(f"v0:{d}", real=True)
     phi = sp.Function("phi")(*th)
@@ -196,8 +142,9 @@ def gibbs_isotropic_residual(d: int = 2) -> sp.Expr:
 
 
 def eq60_state_dependent_residual() -> dict:
-    """1-D, D = c(theta) isotropic but state-dependent (SymPy): eq 60's ansatz psi = gamma v^2/c + h(theta)
-    leaves the residual -gamma c'/c^2 v^3 + (h' - 2 gamma phi'/c) v; {power of v: coefficient}."""
+    """1-D, D = c(theta) isotropic but state-dependent (SymPy): eq 60's ansatz psi = gamma v^2/c +
+    h(theta) leaves the residual -gamma c'/c^2 v^3 + (h' - 2 gamma phi'/c) v; {power of v:
+    coefficient}."""
     gamma = sp.symbols("gamma", positive=True)
     t, v = sp.symbols("theta v", real=True)
     c, h, phi = (sp.Function(n)(t) for n in ("c", "h", "phi"))
@@ -206,59 +153,18 @@ def eq60_state_dependent_residual() -> dict:
     return {k[0]: sp.simplify(x) for k, x in sp.Poly(r, v).as_dict().items()}
 
 
-def continuous_stationary_cov(H, D, gamma: float) -> np.ndarray:
-    """Stationary covariance of the Kramers SDE linearised at a minimum (m = 1): A S + S A^T + diag(0, D) = 0."""
-    from scipy.linalg import solve_continuous_lyapunov
-    H, D = np.asarray(H, float), np.asarray(D, float)
-    d = H.shape[0]
-    A = np.block([[np.zeros((d, d)), np.eye(d)], [-H, -gamma * np.eye(d)]])
-    return solve_continuous_lyapunov(A, -np.block([[np.zeros((d, d))] * 2, [np.zeros((d, d)), D]]))
-
-
 def prop2_forced_diffusion() -> list:
-    """Necessity (SymPy, general symmetric 2x2 H and D): the covariance of eq 33 is stationary only for
-    D = dt H, i.e. C = D / dt = H exactly. The solutions for D."""
+    """Necessity (SymPy, general symmetric 2x2 H and D): the covariance of eq 33 is stationary only
+    for D = dt H, i.e. C = D / dt = H exactly. The solutions for D."""
     gamma, dt = sp.symbols("gamma Delta_t", positive=True)
     h11, h12, h22, d11, d12, d22 = sp.symbols("h11 h12 h22 d11 d12 d22", real=True)
     H, D = sp.Matrix([[h11, h12], [h12, h22]]), sp.Matrix([[d11, d12], [d12, d22]])
     s = dt / (2 * gamma)
-    return sp.solve(list(kramers_lyapunov_residual(H, gamma, D, s * sp.eye(2), s * H)), [d11, d12, d22], dict=True)
+    residual = kramers_lyapunov_residual(H, gamma, D, s * sp.eye(2), s * H)
+    return sp.solve(list(residual), [d11, d12, d22], dict=True)
 
 
-def prop2_error(H, C, gamma: float, dt: float) -> float:
-    """Relative error of eq 33 for momentum SGD with noise covariance C: max|S - eq 33| / max|eq 33|,
-    S the exact stationary covariance (`momentum_sgd_stationary_cov`)."""
-    P = prop2_prediction(H, gamma, dt)
-    return float(np.abs(momentum_sgd_stationary_cov(H, C, gamma, dt) - P).max() / np.abs(P).max())
-
-
-@functools.lru_cache(maxsize=None)
-def prop2_family(n: int = 200, seed: int = 0, gamma: float = 2.0, dts=(0.02, 0.01, 0.005)) -> dict:
-    """Prop 2 over n random SPD H (d = 2..5); errors max|S - eq 33| / max|eq 33|. C = H, exact momentum SGD:
-    the worst error at each dt and the smallest error ratio per halving of dt (O(dt) gives 2); continuous time,
-    C = kappa H: worst |S_theta - kappa dt/(2 gamma) I|; C = I and C random SPD: the smallest error (> 0 for
-    every dt); discrete vs continuous with random C at the smallest dt: the worst error."""
-    rng = np.random.default_rng(seed)
-    err = lambda S, P: float(np.abs(S - P).max() / np.abs(P).max())  # noqa: E731
-    out = {"n": n, "dts": dts, "H": [], "halving": [], "kappa": [], "iso": [], "rand": [], "disc": []}
-    for _ in range(n):
-        d = int(rng.integers(2, 6))
-        H, C, kappa = random_spd(rng, d), random_spd(rng, d), float(rng.uniform(0.01, 3))
-        P = prop2_prediction(H, gamma, 1.0)
-        e = [prop2_error(H, H, gamma, dt) for dt in dts]
-        out["H"].append(e)
-        out["halving"].append(min(a / b for a, b in zip(e, e[1:])))
-        out["kappa"].append(err(continuous_stationary_cov(H, kappa * H, gamma)[:d, :d], kappa * P[:d, :d]))
-        out["iso"].append(err(continuous_stationary_cov(H, np.eye(d), gamma), P))
-        out["rand"].append(err(continuous_stationary_cov(H, C, gamma), P))
-        out["disc"].append(err(momentum_sgd_stationary_cov(H, C, gamma, dts[-1]),
-                               continuous_stationary_cov(H, dts[-1] * C, gamma)))
-    return {"n": n, "dts": dts, "H_worst": np.max(out["H"], 0).tolist(), "halving_min": min(out["halving"]),
-            "kappa_worst": max(out["kappa"]), "iso_min": min(out["iso"]), "rand_min": min(out["rand"]),
-            "disc_worst": max(out["disc"])}
-
-
-# ---------------------------------------------------------------- the statements read critically
+# ------------------------------------------------ the statements read critically
 
 
 def fmt_small(x: float) -> str:
@@ -271,29 +177,34 @@ def _findings() -> tuple:
     p1, p2 = prop1_family(), prop2_family()
     c3, t = eq60_state_dependent_residual()[3], sp.Symbol("theta", real=True)
     c = sp.Function("c")(t)
-    c3 = "-γc′(θ)/c(θ)²" if sp.simplify(c3 + sp.Symbol("gamma", positive=True) * c.diff(t) / c ** 2) == 0 else c3
+    gamma = sp.Symbol("gamma", positive=True)
+    c3 = "-γc′(θ)/c(θ)²" if sp.simplify(c3 + gamma * c.diff(t) / c ** 2) == 0 else c3
     iso0 = "zero" if gibbs_isotropic_residual() == 0 else "NOT zero"
     return (
         {"where": "proof of Prop 1 (after eq 62)",
-         "finding": f"'eq 62 holds only when D ≡ D·I' is too strong: any constant D commuting with H keeps eq 58 "
-                    f"(D⁻¹H - (D⁻¹H)ᵀ = D⁻¹[H, D]D⁻¹, SymPy; {p1['n']} random H with anisotropic D = poly(H): max "
-                    f"asymmetry {fmt_small(p1['commuting_max'])}), e.g. Prop 2's own D = Δt H; and not enough: an "
-                    f"isotropic but θ-dependent D = c(θ)·I leaves eq 60's residual {c3}·v³"},
+         "finding": f"'eq 62 holds only when D ≡ D·I' is too strong: any constant D commuting with "
+                    f"H keeps eq 58 (D⁻¹H - (D⁻¹H)ᵀ = D⁻¹[H, D]D⁻¹, SymPy; {p1['n']} random H with "
+                    f"anisotropic D = poly(H): max asymmetry {fmt_small(p1['commuting_max'])}), "
+                    f"e.g. Prop 2's own D = Δt H; and not enough: an isotropic but θ-dependent D = "
+                    f"c(θ)·I leaves eq 60's residual {c3}·v³"},
         {"where": "proof of Prop 1 (J_θ ≠ 0)",
-         "finding": f"a non-zero current J_θ = -vπ does not exclude a Gibbs steady state: for constant D = c·I "
-                    f"exp(-2γ/c (φ + |v|²/2)) is stationary for every potential φ (SymPy, residual {iso0}); "
-                    f"Prop 1 holds for generic anisotropic D ({p1['generic_broken']}/{p1['n']} random D, min asymmetry "
+         "finding": f"a non-zero current J_θ = -vπ does not exclude a Gibbs steady state: for "
+                    f"constant D = c·I exp(-2γ/c (φ + |v|²/2)) is stationary for every potential φ "
+                    f"(SymPy, residual {iso0}); Prop 1 holds for generic anisotropic D "
+                    f"({p1['generic_broken']}/{p1['n']} random D, min asymmetry "
                     f"{p1['generic_min']:.0e})"},
         {"where": "Prop 2 (eq 31, 33)",
-         "finding": f"eq 33 is stationary only for C = H exactly (SymPy: D = Δt H is the unique solution); "
-                    f"C = κH gives Σθ = κΔt/(2γ) I, and eq 31's C is the covariance of a minibatch mean, so a "
-                    f"per-sample covariance H gives κ = 1/B; isotropic C = I gives Σθ ∝ H⁻¹ (error >= "
-                    f"{p2['iso_min']:.2f}), random C ≠ H error >= {p2['rand_min']:.2f} over {p2['n']} H; with C = H "
-                    f"momentum SGD reaches eq 33 only as Δt -> 0 (worst error {p2['H_worst'][0]:.3f} at "
-                    f"Δt = {p2['dts'][0]}, {p2['H_worst'][-1]:.3f} at {p2['dts'][-1]})"},
+         "finding": f"eq 33 is stationary only for C = H exactly (SymPy: D = Δt H is the unique "
+                    f"solution); C = κH gives Σθ = κΔt/(2γ) I, and eq 31's C is the covariance of "
+                    f"a minibatch mean, so a per-sample covariance H gives κ = 1/B; isotropic C = "
+                    f"I gives Σθ ∝ H⁻¹ (error >= {p2['iso_min']:.2f}), random C ≠ H error >= "
+                    f"{p2['rand_min']:.2f} over {p2['n']} H; with C = H momentum SGD reaches eq 33 "
+                    f"only as Δt -> 0 (worst error {p2['H_worst'][0]:.3f} at Δt = {p2['dts'][0]}, "
+                    f"{p2['H_worst'][-1]:.3f} at {p2['dts'][-1]})"},
     )
 
 
 def findings() -> list[dict]:
-    """Where the dynamics chapter's statements are stronger or weaker than what holds (rows: where, finding)."""
+    """Where the dynamics chapter's statements are stronger or weaker than what holds (rows: where,
+    finding)."""
     return [dict(r) for r in _findings()]

@@ -27,14 +27,15 @@ class AlexNet(nn.Module):
     Weight sizes 23,232 / 307,200 / 663,552 / 884,736 / 589,824 / 2,560.
 
     Discrepancy in the paper: its text describes a 5x5/stride-2/padding-2 first convolution (4,800
-    weights) where Table 1 lists 23,232 = 64x3x11x11; the text's three fully connected layers fit the
-    tables, which show the five convolutions and only the final classifier. The table sizes are those of
-    this network (the widely used CIFAR AlexNet), whose classifier is its only linear layer.
-    With ``batch_norm=True`` a BatchNorm is inserted before every ReLU ("AlexNet-BN").
-    With ``text=True`` ("alexnet_text", a factor of the protocol study) the network is the one the
-    text describes: first convolution 5x5 / stride 2 / padding 2 (4,800 weights) and three fully
-    connected layers 1024 -> 384 -> 192 -> 10 (the text gives no widths; 384 and 192 are those of the
-    classic cuda-convnet CIFAR-10 network, our choice). Names: Layer 1-5, FC 1, FC 2, Layer 6 (output).
+    weights) where Table 1 lists 23,232 = 64x3x11x11; the text's three fully connected layers fit
+    the tables, which show the five convolutions and only the final classifier. The table sizes are
+    those of this network (the widely used CIFAR AlexNet), whose classifier is its only linear
+    layer. With ``batch_norm=True`` a BatchNorm is inserted before every ReLU ("AlexNet-BN"). With
+    ``text=True`` ("alexnet_text", a factor of the protocol study) the network is the one the text
+    describes: first convolution 5x5 / stride 2 / padding 2 (4,800 weights) and three fully
+    connected layers 1024 -> 384 -> 192 -> 10 (the text gives no widths; 384 and 192 are those of
+    the classic cuda-convnet CIFAR-10 network, our choice). Names: Layer 1-5, FC 1, FC 2, Layer 6
+    (output).
 
     The network that fits both the text and the tables ("alexnet_text_tables"): the tables' 11x11
     first convolution at the text's stride 2 and padding 2, and the text's three fully connected
@@ -76,7 +77,8 @@ class AlexNet(nn.Module):
         convs = [m for m in self.features if isinstance(m, nn.Conv2d)]
         fcs = [m for m in self.hidden.modules() if isinstance(m, nn.Linear)]
         return [(f"Layer {i + 1}", m.weight) for i, m in enumerate(convs)] + \
-               [(f"FC {i + 1}", m.weight) for i, m in enumerate(fcs)] + [("Layer 6", self.classifier.weight)]
+               [(f"FC {i + 1}", m.weight) for i, m in enumerate(fcs)] + \
+               [("Layer 6", self.classifier.weight)]
 
 
 def _pooled_side(side: int, k: int, s: int, p: int) -> int:
@@ -147,7 +149,8 @@ class CifarResNet(nn.Module):
 
 
 def build(name: str) -> nn.Module:
-    """A network by name (`MODELS`): the paper's four and the AlexNet variants of the protocol study."""
+    """A network by name (`MODELS`): the paper's four and the AlexNet variants of the protocol
+    study."""
     check_model_name(name)
     return {"alexnet": lambda: AlexNet(), "alexnet_bn": lambda: AlexNet(batch_norm=True),
             "alexnet_text": lambda: AlexNet(text=True),
@@ -171,24 +174,27 @@ def weight_layers(model: nn.Module, layers=None) -> list[tuple[str, nn.Parameter
     if hasattr(inner, "paper_layers"):
         named = inner.paper_layers()
     else:
-        mods = [m for m in inner.modules() if isinstance(m, SUPPORTED) and isinstance(m.weight, nn.Parameter)]
+        mods = [m for m in inner.modules()
+                if isinstance(m, SUPPORTED) and isinstance(m.weight, nn.Parameter)]
         named = [(f"Layer {i + 1}", m.weight) for i, m in enumerate(mods)]
     skipped = unsupported_modules(inner, named)
     kind = type(inner).__name__
     if not named:
         extra = f"; it has {_describe(skipped)}" if skipped else ""
-        raise ValueError(f"{kind} has no weight layer to capture: supported are {SUPPORTED_TEXT}{extra}")
+        raise ValueError(f"{kind} has no weight layer to capture: supported are "
+                         f"{SUPPORTED_TEXT}{extra}")
     if layers is None:
         if skipped:
-            warnings.warn(f"{kind}: skipping the weights of unsupported modules {_describe(skipped)}; "
-                          f"only {SUPPORTED_TEXT} are captured", stacklevel=2)
+            warnings.warn(f"{kind}: skipping the weights of unsupported modules "
+                          f"{_describe(skipped)}; only {SUPPORTED_TEXT} are captured", stacklevel=2)
         return named
     wanted, lookup = list(layers), dict(named)
     if not wanted:
         raise ValueError(f"layers is empty; this model has {[n for n, _ in named]}")
     bad = [(n, t) for n, t in skipped if n in wanted]
     if bad:
-        raise ValueError(f"unsupported layers {_describe(bad)}: only {SUPPORTED_TEXT} can be captured")
+        raise ValueError(f"unsupported layers {_describe(bad)}: only {SUPPORTED_TEXT} can be "
+                         f"captured")
     missing = [l for l in wanted if l not in lookup]
     if missing:
         raise ValueError(f"unknown layers {missing}; this model has {[n for n, _ in named]}")

@@ -47,9 +47,10 @@ class Context:
         x, y, info = self._data[key]
         want = cfg.data_sha256 if split == "train" else cfg.test_split_sha256()
         if (split == "train" or want is not None) and info.get("sha256") != want:
-            raise DataChangedError(f"{cfg.data_source} {split} data now has sha256 "
-                                   f"{str(info.get('sha256'))[:12]}… but the configuration was made "
-                                   f"for {str(want)[:12]}…; rebuild the sweep")
+            have = str(info.get("sha256"))[:12]
+            raise DataChangedError(f"{cfg.data_source} {split} data now has sha256 {have}… but the "
+                                   f"configuration was made for {str(want)[:12]}…; rebuild the "
+                                   f"sweep")
         return x, y, info
 
     def checkpoint_folder(self, cfg) -> Path:

@@ -1,4 +1,5 @@
-"""Transactional results: a configuration's rows in all its tables become visible together or not at all.
+"""Transactional results: a configuration's rows in all its tables become visible together or not
+at all.
 
 A results folder (one per scale, e.g. ``data/results/cpu/``) holds tidy tables (``<table>.csv`` or,
 for the long ones, ``.csv.gz``), ``ledger.jsonl`` (one line per

@@ -37,13 +37,15 @@ class Writing:
         jn.clear_journal(self.folder)
 
     def _drop(self, ids: set) -> None:
-        """Forget `ids`: ledger lines first, then rows in every table (idempotent: recovery repeats it)."""
+        """Forget `ids`: ledger lines first, then rows in every table (idempotent: recovery repeats
+        it)."""
         text = jn.ledger_text(self.folder) or ""
         jn.parse_ledger(text, self.folder / LEDGER, None)  # every line is an entry
         lines = text.splitlines(keepends=True)
         keep = [x for x in lines if not x.strip() or json.loads(x)["config_id"] not in ids]
         if len(keep) != len(lines):
-            write_file(self.folder / LEDGER, "".join(x if x.endswith("\n") else x + "\n" for x in keep))
+            kept = "".join(x if x.endswith("\n") else x + "\n" for x in keep)
+            write_file(self.folder / LEDGER, kept)
         fault("forget-after-ledger")
         holding = {t: d for t in TABLES
                    if (d := self._text(t)) is not None and d.config_id.isin(ids).any()}
@@ -53,7 +55,8 @@ class Writing:
                 fault("forget-between-tables")
 
     def _rescue(self) -> None:
-        """After a failed write: roll back at once if the disk lets us, else leave it to the next write."""
+        """After a failed write: roll back at once if the disk lets us, else leave it to the next
+        write."""
         try:
             self._recover()
         except OSError:
@@ -80,7 +83,8 @@ class Writing:
     def _entry(self, config: dict, new: dict, config_id: str) -> dict:
         """The ledger entry of a commit: config, per table rows and sha256, stage version, time."""
         entry = {"config_id": config_id, "config": config,
-                 "tables": {n: {"rows": len(df), "sha256": rows_digest(df)} for n, df in new.items()},
+                 "tables": {n: {"rows": len(df), "sha256": rows_digest(df)}
+                            for n, df in new.items()},
                  "committed": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
         version = ident.rows_version(new)
         version = version if version is not None else ident.version_of(entry)
@@ -125,7 +129,8 @@ class Writing:
             with self.lock():
                 self._recover()
                 held = {t: d for t in TABLES if (d := self._text(t)) is not None}
-                found = ids & (set(self._entries(None)) | {c for d in held.values() for c in d.config_id})
+                rows = {c for d in held.values() for c in d.config_id}
+                found = ids & (set(self._entries(None)) | rows)
                 if found:
                     touched = [t for t, d in held.items() if d.config_id.isin(found).any()]
                     jn.write_journal(self.folder, "forget", found, touched)
@@ -135,6 +140,6 @@ class Writing:
                     jn.clear_journal(self.folder)
         except OSError as e:
             raise write_refused(e, self.folder, f"forget in {self.folder}",
-                                "the forget was not begun, or the next write to the folder completes it"
-                                ) from None
+                                "the forget was not begun, or the next write to the folder "
+                                "completes it") from None
         return len(found)

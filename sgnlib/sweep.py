@@ -1,7 +1,7 @@
 """Command line of the experiment engine: every value is checked before anything runs or is written.
 
-    python -m sgnlib.sweep --preset cpu --dry-run                 # grid, what is done, time estimate
-    python -m sgnlib.sweep --preset cpu                           # run (resumes; safe twice at once)
+    python -m sgnlib.sweep --preset cpu --dry-run                 # grid, done, time estimate
+    python -m sgnlib.sweep --preset cpu                           # run (resumes; safe twice)
     python -m sgnlib.sweep --preset cpu --runner papermill        # one executed notebook per config
     python -m sgnlib.sweep --preset paper-recipe --shard 0/4      # every 4th configuration (SLURM)
     python -m sgnlib.sweep --preset paper-recipe --executor slurm --slurm-partition gpu  # submitit
@@ -34,7 +34,8 @@ NOTEBOOKS = REPO_ROOT / "book" / "experiments"  # the stage notebooks the paperm
 def _run_arguments(r) -> None:
     r.add_argument("--preset", default="cpu",
                    help=f"one of {', '.join(presets.names())} or a .yaml file")
-    r.add_argument("--scale", help="results folder name under --results-dir (default: the preset's)")
+    r.add_argument("--scale", help="results folder name under --results-dir (default: the "
+                   "preset's)")
     r.add_argument("--epochs", type=positive_int, help="training epochs (overrides the preset)")
     r.add_argument("--repeats", type=positive_int, help="repeats of each grid cell (overrides it)")
     r.add_argument("--shard", help="i/k: run configurations i, i+k, i+2k, ... (shards may share "

@@ -2,7 +2,8 @@
 from .gaussianity import benjamini_hochberg, gaussianity, layer_gaussianity
 from .moments import A0_SHEVTSOVA, StreamingMoments, berry_esseen_bound, mean_of_chunks, moments
 from .shapiro import ShapiroResult, coefficients, shapiro_wilk
-from .tail_index import (composition_control, default_block_size, fit_alpha_stable, levy_backend, matched_null_alpha,
+from .tail_index import (composition_control, default_block_size, fit_alpha_stable, levy_backend,
+                         matched_null_alpha,
                          mcculloch_alpha, mohammadi_alpha, mohammadi_alpha_pooled, null_alpha_band)
 
 __all__ = ["shapiro_wilk", "ShapiroResult", "coefficients", "gaussianity", "layer_gaussianity",

@@ -16,7 +16,8 @@ _SQRT2 = math.sqrt(2.0)
 
 
 def ks_distance_to_normal(x: torch.Tensor) -> torch.Tensor:
-    """sup_t |F_n(t) - Phi(t)| per column of x [n, d], each column standardized (mean, sd with ddof 1).
+    """sup_t |F_n(t) - Phi(t)| per column of x [n, d], each column standardized (mean, sd with ddof
+    1).
 
     Equals scipy.stats.kstest(z, "norm").statistic on the standardized column z. Constant columns
     give NaN.

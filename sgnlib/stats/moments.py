@@ -54,7 +54,8 @@ class StreamingMoments:
         self.k += chunk.shape[0]
 
     def result(self, batch_size: int | None = None) -> dict:
-        """Per-dimension tensors: sigma2, beta, beta_over_sigma3, kurtosis, eq21_bound, (be_bound)."""
+        """Per-dimension tensors: sigma2, beta, beta_over_sigma3, kurtosis, eq21_bound,
+        (be_bound)."""
         if self.k < 2:
             raise ValueError(f"need at least 2 samples for moments, got {self.k}")
         var = self.s2 / self.k

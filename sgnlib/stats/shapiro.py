@@ -41,8 +41,10 @@ def _ppnd7(p: float) -> float:
     q = p - 0.5
     if abs(q) <= 0.42:
         r = q * q
-        num = q * (((-25.44106049637 * r + 41.39119773534) * r - 18.61500062529) * r + 2.50662823884)
-        den = (((3.13082909833 * r - 21.06224101826) * r + 23.08336743743) * r - 8.47351093090) * r + 1.0
+        num = q * (((-25.44106049637 * r + 41.39119773534) * r - 18.61500062529) * r
+                   + 2.50662823884)
+        den = ((((3.13082909833 * r - 21.06224101826) * r + 23.08336743743) * r - 8.47351093090) * r
+               + 1.0)
         return num / den
     r = min(p, 1.0 - p)
     if r <= 0:
@@ -68,7 +70,8 @@ def coefficients(n: int) -> np.ndarray:
         a = -m.copy()
         if n > 5:
             a2 = -m[1] / ssumm2 + _poly(_C2, rsn)
-            fac = math.sqrt((summ2 - 2 * m[0] ** 2 - 2 * m[1] ** 2) / (1 - 2 * a1 ** 2 - 2 * a2 ** 2))
+            fac = math.sqrt((summ2 - 2 * m[0] ** 2 - 2 * m[1] ** 2)
+                            / (1 - 2 * a1 ** 2 - 2 * a2 ** 2))
             a[2:] /= fac
             a[1] = a2
         else:
@@ -87,7 +90,8 @@ def _upper_normal_tail(x: torch.Tensor) -> torch.Tensor:
     z = torch.where(neg, -x, x)
     y = 0.5 * z * z
     small = 0.5 - z * (0.398942280444 - 0.399903438504 * y /
-                       (y + 5.75885480458 - 29.8213557808 / (y + 2.62433121679 + 48.6959930692 / (y + 5.92885724438))))
+                       (y + 5.75885480458 - 29.8213557808
+                        / (y + 2.62433121679 + 48.6959930692 / (y + 5.92885724438))))
     large = 0.398942280385 * torch.exp(-y) / (
         z - 3.8052e-8 + 1.00000615302 / (z + 3.98064794e-4 + 1.98615381364 / (
             z - 0.151679116635 + 5.29330324926 / (z + 4.8385912808 - 15.1508972451 / (
@@ -104,7 +108,8 @@ def _pvalue(w: torch.Tensor, w1: torch.Tensor, n: int) -> tuple[torch.Tensor, to
     if n == 3:
         below = w < 0.75
         p = 1.0 - (6.0 / math.pi) * torch.acos(torch.sqrt(w.clamp(0.75, 1.0)))
-        return torch.where(below, torch.full_like(w, 0.75), w), torch.where(below, torch.zeros_like(p), p)
+        return (torch.where(below, torch.full_like(w, 0.75), w),
+                torch.where(below, torch.zeros_like(p), p))
     y = torch.log(w1)
     if n <= 11:
         gamma = _poly(_G, float(n))
@@ -144,7 +149,8 @@ def _validate(x: torch.Tensor, dim: int) -> torch.Tensor:
         x = x.t()
     n = x.shape[0]
     if not N_MIN <= n <= N_MAX:
-        raise ValueError(f"Shapiro-Wilk (AS R94) needs {N_MIN}..{N_MAX} samples per column, got n={n}; "
+        raise ValueError(f"Shapiro-Wilk (AS R94) needs {N_MIN}..{N_MAX} samples per column, "
+                         f"got n={n}; "
                          f"use between {N_MIN} and {N_MAX} minibatches")
     bad = (~torch.isfinite(x)).any(dim=0)
     if bool(bad.any()):
