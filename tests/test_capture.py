@@ -82,7 +82,7 @@ def test_nan_in_one_minibatch_is_found_however_late_the_check(synth, check_every
 
 
 def test_capture_loop_syncs_once_per_check_interval(synth):
-    """The GPU overhead of issue 4: no host-device sync per layer per minibatch (counted on the CPU)."""
+    """No host-device sync per layer per minibatch, which would stall a GPU (counted on the CPU)."""
     from sgnlib.profiling import host_syncs
     x, y, _ = synth
     m = models.build("alexnet")  # 6 weight layers: the old loop synced 6 times per minibatch
@@ -264,7 +264,7 @@ def test_unsupported_module_raises_when_requested_and_is_warned_about_otherwise(
         capture.probe(net, F.cross_entropy, tt, yy, batch_size=20, n_batches=10, layers=["Layer 1"])
 
 
-# ---------------------------------------------------------------- protocol options (issue 11's study)
+# ---------------------------------------------------------------- protocol options (protocol study)
 
 
 def test_sampling_protocols():

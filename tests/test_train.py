@@ -105,9 +105,10 @@ def test_initial_model_is_where_training_starts(synth):
                            init["classifier.weight"])
 
 
-def test_recipe_identity_leaves_later_added_defaults_out():
-    """normalize=True (added later) is absent from the identity, so ids and checkpoints made before it
-    existed hold; normalize=False is present; an old checkpoint's recipe dict compares equal."""
+def test_recipe_identity_leaves_fields_at_their_identity_default_out():
+    """normalize=True (its identity default) is absent from the identity, so ids and checkpoints whose
+    recipe has no normalize field match; normalize=False is present; a checkpoint's recipe dict
+    without the field compares equal."""
     old = {k: v for k, v in dataclasses.asdict(train.Recipe()).items() if k != "normalize"}
     assert train.recipe_identity(train.Recipe()) == train.recipe_identity(old)
     assert "normalize" not in train.recipe_identity(train.Recipe())
