@@ -2,13 +2,14 @@
 configuration was computed on (source and sha256 of the training split, from its config, which the
 rows repeat) and the version of the stage that computed it (`sgnlib.config.STAGE_VERSION`).
 
-A ledger entry records its stage version or, where it records none (the cpu, gpu-short and
-protocol folders), is dated by its id, which hashes the stage version with the rest of the
-configuration (those rows carry no ``stage_version`` column either). Readers use, per stage, one version: the current one when the folder
-holds any configuration of it, else the newest it holds (a folder computed entirely by an older
-stage, e.g. gpu-short's version-1 captures, is read as it is). Configurations of any other version
-are superseded: not read, and listed by `verify`. `merge` refuses a source that does not match its
-destination (see `merge_refusal`); a run refuses a folder holding results on other data.
+A ledger entry records its stage version or, where it records none (the cpu, gpu-short and protocol
+folders), is dated by its id, which hashes the stage version with the rest of the configuration
+(those rows carry no ``stage_version`` column either). Readers use, per stage, one version: the
+current one when the folder holds any configuration of it, else the newest it holds (a folder
+computed entirely by an older stage, e.g. gpu-short's version-1 captures, is read as it is).
+Configurations of any other version are superseded: not read, and listed by `verify`. `merge`
+refuses a source that does not match its destination (see `merge_refusal`); a run refuses a folder
+holding results on other data.
 """
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sgnlib import report, tables
+from sgnlib import moments_tables, report, tables
 from sgnlib.store import ResultStore
 
 
@@ -108,7 +108,7 @@ def test_fig5_spines_read_the_quantile_at_the_gaussian_fraction():
     m = pd.DataFrame({"model": "alexnet", "layer": "Layer 4", "bin_lo": [1.0, 2.0, 4.0, 8.0],
                       "bin_hi": [2.0, 4.0, 8.0, 16.0], "count": [10, 20, 30, 40]})   # cdf 0.1 0.3 0.6 1.0
     g = grid({("Layer 4", 64, 200): 5.0, ("Layer 4", 2048, 200): 50.0})
-    s = tables.fig5_spines(m, g, "alexnet", "Layer 4")
+    s = moments_tables.fig5_spines(m, g, "alexnet", "Layer 4")
     assert list(s.batch_size) == [64, 2048]
     assert list(s.ratio) == [2.0, 8.0]                     # 5 % -> first bin, 50 % -> third
     assert s.paper_frac.tolist() == pytest.approx([0.0537, 0.7372])
@@ -118,7 +118,7 @@ def test_fig5_spines_read_the_quantile_at_the_gaussian_fraction():
 def test_berry_esseen_table_pairs_distance_and_bound():
     be = pd.DataFrame({"layer": ["Layer 2", "Layer 1", "Layer 1"], "batch_size": [64, 128, 64],
                        "ks_q50": [0.1, 0.04, 0.05], "bound_q50": [0.7, 0.15, 0.2]})
-    t = tables.berry_esseen_table(be)
+    t = moments_tables.berry_esseen_table(be)
     assert list(t.index) == [("Layer 1", "distance"), ("Layer 1", "bound"), ("Layer 2", "distance"),
                              ("Layer 2", "bound")]
     assert t.loc[("Layer 1", "bound"), "batch 128"] == "0.150"
