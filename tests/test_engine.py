@@ -1,6 +1,11 @@
-"""The engine as a user runs it: real `python -m sgnlib.sweep` subprocesses on a seconds-long preset,
-SIGKILLed at chosen points, run twice at once, split into shards started together; every outcome is
-compared row by row with one uninterrupted run (values, not timing or date columns)."""
+"""The engine as a user runs it: real `python -m sgnlib.sweep` subprocesses on a seconds-long
+preset, SIGKILLed at chosen points, run twice at once, split into shards started together (their
+merge calls the same command in this process); every outcome is compared row by row with one
+uninterrupted run (values, not timing or date columns).
+
+Every subprocess runs with one torch thread (`ENV`): rows compare exactly only between runs with the
+same thread count (float reductions, hence a few histogram counts, depend on it), and two sweeps
+started together on a 2-core machine would otherwise run four threads that wait on each other."""
 import os
 import signal
 import subprocess
@@ -10,7 +15,7 @@ import time
 import pytest
 import torch
 
-from sgnlib import presets
+from sgnlib import presets, sweep
 from sgnlib.config import Config
 from sgnlib.data import identify
 from sgnlib.engine import EngineError, Sweep, producer, validate
@@ -21,6 +26,7 @@ from sgnlib.train import CheckpointError, checkpoint_path
 from tests.helpers import assert_same_rows, tables
 
 TINY = REPO_ROOT / "tests" / "presets" / "tiny.yaml"
+ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 
 
 def sweep_cmd(tmp, *extra):
@@ -31,7 +37,7 @@ def sweep_cmd(tmp, *extra):
 
 def run(tmp, *extra, env=None, check=True):
     r = subprocess.run(sweep_cmd(tmp, *extra), cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
-                       env={**os.environ, **(env or {})})
+                       env={**ENV, **(env or {})})
     if check:
         assert r.returncode == 0, r.stderr[-3000:]
     return r
@@ -47,7 +53,7 @@ def reference(tmp_path_factory):
 def test_reference_run_is_complete(reference):
     assert set(reference) == {"training", "gaussianity", "tail_index", "moments", "examples"}
     assert reference["gaussianity"].config_id.nunique() == 4
-    assert set(reference["gaussianity"].layer) == {"Layer 5", "Layer 6"}
+    assert set(reference["gaussianity"].layer) == {"Layer 1", "Layer 6"}
 
 
 @pytest.mark.parametrize("point", ["before-commit", "between-tables:1", "between-tables:2", "before-ledger:3",
@@ -60,20 +66,36 @@ def test_sigkill_at_any_commit_point_then_rerun_gives_the_same_rows(tmp_path, re
     assert_same_rows(tables(tmp_path / "res" / "tiny"), reference)
 
 
+def kill_when(tmp, ready, timeout: float = 300) -> int:
+    """Start the sweep and SIGKILL it once `ready()` holds (polled every 20 ms): its exit status."""
+    p = subprocess.Popen(sweep_cmd(tmp), cwd=REPO_ROOT, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, env=ENV)
+    end = time.monotonic() + timeout
+    while p.poll() is None and not ready() and time.monotonic() < end:
+        time.sleep(0.02)
+    p.send_signal(signal.SIGKILL)
+    return p.wait()
+
+
+def ledger_lines(folder) -> int:
+    path = folder / "ledger.jsonl"
+    return path.read_text().count("\n") if path.exists() else 0
+
+
 def test_sigkill_at_arbitrary_times_then_rerun(tmp_path, reference):
-    for delay in (2.5, 4.0):
-        p = subprocess.Popen(sweep_cmd(tmp_path), cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(delay)
-        p.send_signal(signal.SIGKILL)
-        p.wait()
-        ResultStore(tmp_path / "res" / "tiny").verify()
+    """Killed wherever the work has got to, not at a commit point: once training has written its
+    first checkpoint (mid-training), then, rerun, once three configurations are committed."""
+    folder = tmp_path / "res" / "tiny"
+    for ready in (lambda: any((tmp_path / "ck").rglob("*.pt")), lambda: ledger_lines(folder) >= 3):
+        assert kill_when(tmp_path, ready) == -signal.SIGKILL  # killed before it finished
+        ResultStore(folder).verify()
     run(tmp_path)
-    assert_same_rows(tables(tmp_path / "res" / "tiny"), reference)
+    assert_same_rows(tables(folder), reference)
 
 
 def test_same_sweep_twice_at_once_neither_loses_nor_duplicates(tmp_path, reference):
     procs = [subprocess.Popen(sweep_cmd(tmp_path), cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True) for _ in range(2)]
+                              text=True, env=ENV) for _ in range(2)]
     for p in procs:
         _, err = p.communicate(timeout=300)
         assert p.returncode == 0, err[-2000:]
@@ -83,7 +105,7 @@ def test_same_sweep_twice_at_once_neither_loses_nor_duplicates(tmp_path, referen
 def test_two_shards_started_at_once_share_one_folder(tmp_path, reference):
     """Shard 1 needs checkpoints that shard 0's train configuration writes: it waits or trains them itself."""
     procs = [subprocess.Popen(sweep_cmd(tmp_path, "--shard", f"{i}/2"), cwd=REPO_ROOT, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for i in range(2)]
+                              stderr=subprocess.PIPE, text=True, env=ENV) for i in range(2)]
     for p in procs:
         _, err = p.communicate(timeout=300)
         assert p.returncode == 0, err[-2000:]
@@ -96,13 +118,10 @@ def test_shards_in_separate_folders_merge_idempotently(tmp_path, reference):
     for i in range(2):
         run(tmp_path, "--shard", f"{i}/2", "--results-dir", str(tmp_path / f"node{i}"))
     dest = tmp_path / "merged" / "tiny"
-    for i in range(2):
-        out = subprocess.run([sys.executable, "-m", "sgnlib.sweep", "merge", str(tmp_path / f"node{i}" / "tiny"),
-                              str(dest)], cwd=REPO_ROOT, capture_output=True, text=True)
-        assert out.returncode == 0, out.stderr
+    for i in range(2):  # the merge command in this process: it computes nothing
+        assert sweep.main(["merge", str(tmp_path / f"node{i}" / "tiny"), str(dest)]) == 0
     first = tables(dest)
-    subprocess.run([sys.executable, "-m", "sgnlib.sweep", "merge", str(tmp_path / "node0" / "tiny"), str(dest)],
-                   cwd=REPO_ROOT, check=True, capture_output=True)
+    assert sweep.main(["merge", str(tmp_path / "node0" / "tiny"), str(dest)]) == 0
     assert_same_rows(tables(dest), first)  # merging again adds nothing
     assert_same_rows(first, reference)
     again = run(tmp_path, "--shard", "0/2", "--results-dir", str(tmp_path / "merged"))
@@ -172,7 +191,7 @@ def test_papermill_error_is_the_original_line_plus_notebook_path(tiny, tmp_path)
 
 def test_slurm_array_script_two_tasks_at_once_on_the_smoke_preset(tmp_path):
     """scripts/slurm_sweep.sh as the README shows it, as SLURM would start two array tasks together."""
-    env = {**os.environ, "PYTHON": sys.executable, "PRESET": "smoke", "SLURM_ARRAY_TASK_COUNT": "2",
+    env = {**ENV, "PYTHON": sys.executable, "PRESET": "smoke", "SLURM_ARRAY_TASK_COUNT": "2",
            "SLURM_SUBMIT_DIR": str(REPO_ROOT)}
     extra = ["--data-source", "synthetic", "--device", "cpu", "--results-dir", str(tmp_path / "res"),
              "--checkpoints", str(tmp_path / "ck")]
