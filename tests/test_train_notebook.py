@@ -25,7 +25,8 @@ def glued(name: str) -> str:
     for cell in json.loads(NOTEBOOK.read_text())["cells"]:
         for out in cell.get("outputs", []):
             if out.get("metadata", {}).get("scrapbook", {}).get("name") == name:
-                return ast.literal_eval("".join(out["data"]["application/papermill.record/text/plain"]))
+                text = out["data"]["application/papermill.record/text/plain"]
+                return ast.literal_eval("".join(text))
     raise KeyError(name)
 
 
@@ -51,7 +52,8 @@ def test_committed_run_states_the_learning_rates_that_ran():
     p = defaults()
     assert sorted(lr) == list(range(1, p["epochs"] + 1))
     stated = {}
-    for value, first, last in re.findall(r"([\d.]+) \(epochs? (\d+)(?:-(\d+))?\)", glued("train-run")):
+    spans = re.findall(r"([\d.]+) \(epochs? (\d+)(?:-(\d+))?\)", glued("train-run"))
+    for value, first, last in spans:
         for e in range(int(first), int(last or first) + 1):
             stated[e] = float(value)
     assert stated == lr, glued("train-run")
