@@ -123,7 +123,9 @@ class Config:
                     out[k] = dict(self.protocol)
             elif k != "checkpoint_epochs":  # which checkpoints a run keeps changes no number
                 out[k] = getattr(self, k)
-        if self.test_sha256 and self.stage in TEST_SPLIT_STAGES:
+        reads_test = (self.stage in TEST_SPLIT_STAGES
+                      or dict(self.protocol).get("inputs") == "test")
+        if self.test_sha256 and reads_test:
             out["test_sha256"] = self.test_sha256
         if MODEL_VERSION[self.model] != 1:
             out["model_version"] = MODEL_VERSION[self.model]

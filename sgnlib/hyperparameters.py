@@ -51,10 +51,18 @@ AUGMENT_PAD = 4
 # ours (the paper states no capture protocol): the defaults of the protocol study's factors and
 # their choices (`sgnlib.capture.minibatch_gradients`; precision: `sgnlib.stages.capture`)
 CAPTURE_PROTOCOL = {"sampling": "without_replacement", "augment": False, "bn": "batch",
-                    "precision": "float32", "trajectory": False}
+                    "precision": "float32", "trajectory": False, "inputs": "train"}
 PROTOCOL_CHOICES = {"sampling": ("without_replacement", "with_replacement", "independent"),
                     "augment": (False, True), "bn": ("batch", "running"),
-                    "precision": ("float32", "float64"), "trajectory": (False, True)}
+                    "precision": ("float32", "float64"), "trajectory": (False, True),
+                    "inputs": ("train", "test", "train_common_std")}
+# the CIFAR-10 standard deviations many public training scripts use (per-image deviations averaged,
+# smaller than the pixel-level STD above); protocol inputs="train_common_std" standardizes the
+# training images with them instead of STD (same MEAN), i.e. inputs about 1.2 times larger
+STD_COMMON = (0.2023, 0.1994, 0.2010)
+# ours: stage `recount` counts a column as a point mass when at least this share of its minibatch
+# gradients are one identical value ("almost constant"), besides the exactly constant ones
+NEAR_CONSTANT_SHARE = 0.95
 # paper (Table 1): batch 128, 200 minibatches: the defaults of `sgnlib.capture.probe`
 PROBE_BATCH_SIZE, PROBE_N_BATCHES = 128, 200
 

@@ -12,9 +12,11 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import torch
 
 from .capture import per_sample_moments
 from .data import load_cifar10
+from .hyperparameters import STD, STD_COMMON
 from .paths import REPO_ROOT
 from .provenance import provenance, resolve_device
 from .train import checkpoint_path, initial_model, model_from_checkpoint
@@ -52,6 +54,24 @@ class Context:
                                    f"configuration was made for {str(want)[:12]}…; rebuild the "
                                    f"sweep")
         return x, y, info
+
+    def capture_data(self, cfg):
+        """(images, labels, provenance) of the images a capture draws its minibatches from, by the
+        protocol option `inputs`: the training split (default), the test split (provenance then
+        names both splits), or the training split standardized with `STD_COMMON` instead of `STD`
+        (rescaled from the standardized images: same MEAN)."""
+        inputs = cfg.full_protocol()["inputs"]
+        x, y, info = self.data(cfg)
+        test_info = None
+        if inputs == "test":
+            x, y, test_info = self.data(cfg, "test")
+        elif inputs == "train_common_std":
+            if not cfg.full_recipe().normalize:
+                raise DataChangedError("protocol inputs='train_common_std' needs standardized "
+                                       "images; drop it for a recipe with normalize=False")
+            ratio = torch.tensor(STD, dtype=x.dtype) / torch.tensor(STD_COMMON, dtype=x.dtype)
+            x = x * ratio.to(x.device).view(1, 3, 1, 1)
+        return x, y, self.provenance(info, test_info)
 
     def checkpoint_folder(self, cfg) -> Path:
         return self.checkpoint_dir / cfg.checkpoint_key()

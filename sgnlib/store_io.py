@@ -19,10 +19,12 @@ import pandas as pd
 
 from .atomic import TEMPORARY_GLOB, atomic_write, atomic_write_text
 
-TABLES = ("training", "gaussianity", "tail_index", "moments", "berry_esseen", "examples")
+TABLES = ("training", "gaussianity", "tail_index", "moments", "berry_esseen", "examples",
+          "recount")
 # the long tables are compressed (they are most of a folder's bytes; a GPU run carries the whole
 # tree)
-TABLE_EXT = {"gaussianity": ".csv.gz", "tail_index": ".csv.gz", "examples": ".csv.gz"}
+TABLE_EXT = {"gaussianity": ".csv.gz", "tail_index": ".csv.gz", "examples": ".csv.gz",
+             "recount": ".csv.gz"}
 LEDGER = "ledger.jsonl"
 JOURNAL = "journal.json"
 

@@ -42,12 +42,14 @@ def sgd_continuation(cfg):
 
 
 def run(cfg, ctx: Context) -> dict[str, pd.DataFrame]:
-    """Protocol options (cfg.protocol, see sgnlib.hyperparameters.CAPTURE_PROTOCOL): sampling,
-    augment, bn (batch or running statistics) go to the capture loop; precision float64 runs model
+    """Protocol options (cfg.protocol, see sgnlib.hyperparameters.CAPTURE_PROTOCOL): inputs picks
+    the images (`Context.capture_data`); sampling, augment, bn (batch or running statistics) go
+    to the capture loop; precision float64 runs model
     and data in float64; trajectory takes an SGD step after every minibatch (`sgd_continuation`)."""
-    x, y, info = ctx.data(cfg)
+    x, y, prov = ctx.capture_data(cfg)
     model = ctx.model(cfg)
     protocol = cfg.full_protocol()
+    protocol.pop("inputs")  # applied by ctx.capture_data
     if protocol.pop("precision") == "float64":
         model, x = model.double(), x.double()
     protocol["trajectory"] = sgd_continuation(cfg) if protocol["trajectory"] else None
@@ -59,7 +61,6 @@ def run(cfg, ctx: Context) -> dict[str, pd.DataFrame]:
                                          keep=tail_index_histogram, progress=ctx.progress,
                                          **protocol)
     wall = time.perf_counter() - t0
-    prov = ctx.provenance(info)
     tail = pd.concat(extras["kept"].values(), ignore_index=True)
     bn_mode = {"batch": "train", "running": "eval"}[protocol["bn"]]  # as in the other tables
     return {"gaussianity": rows(table, cfg, prov, wall, bn_mode=bn_mode, grad_s=extras["grad_s"],
