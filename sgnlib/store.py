@@ -39,7 +39,8 @@ from . import journal as jn
 from . import store_check as chk
 # names other modules import from here too
 from .store_io import (JOURNAL, LEDGER, TABLE_EXT, TABLES, IntegrityError, StoreError,  # noqa: F401
-                       as_text, fault, fault_due, rows_digest, write_text_table)
+                       as_text, check_table_files, fault, fault_due, rows_digest,
+                       write_text_table)
 from .store_lock import FolderLock
 from .store_write import Writing
 
@@ -89,6 +90,7 @@ class ResultStore(Writing):
 
     def _entries(self, journal: dict | None, problems: list | None = None) -> dict:
         """Every entry of the ledger (see `journal.parse_ledger`)."""
+        check_table_files(self.folder)
         text = jn.ledger_text(self.folder)
         if text is None:
             if any(self.path(t).exists() for t in TABLES):

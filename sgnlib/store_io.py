@@ -21,10 +21,8 @@ from .atomic import TEMPORARY_GLOB, atomic_write, atomic_write_text
 
 TABLES = ("training", "gaussianity", "tail_index", "moments", "berry_esseen", "examples",
           "recount")
-# the long tables are compressed (they are most of a folder's bytes; a GPU run carries the whole
-# tree)
-TABLE_EXT = {"gaussianity": ".csv.gz", "tail_index": ".csv.gz", "examples": ".csv.gz",
-             "recount": ".csv.gz"}
+# every table is compressed (tables are most of a folder's bytes; a GPU run carries the whole tree)
+TABLE_EXT = {table: ".csv.gz" for table in TABLES}
 LEDGER = "ledger.jsonl"
 JOURNAL = "journal.json"
 
@@ -37,6 +35,18 @@ class StoreError(RuntimeError):
 class IntegrityError(StoreError):
     """A results folder whose files disagree (tables, ledger, journal); the message names file and
     remedy."""
+
+
+def check_table_files(folder: Path) -> None:
+    """Raise when a table is stored under another file name than this code reads (a plain CSV
+    from code that compressed fewer tables): its rows would otherwise be silently unseen."""
+    for table in TABLES:
+        ext = TABLE_EXT[table]
+        other = folder / f"{table}{'.csv' if ext == '.csv.gz' else '.csv.gz'}"
+        if other.exists():
+            raise IntegrityError(f"{other} is not read: this code keeps the table as "
+                                 f"{table}{ext}; convert it with `gzip -n {other}` (a folder "
+                                 f"must not hold both)")
 
 
 def fault_due(point: str) -> bool:

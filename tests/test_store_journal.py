@@ -93,7 +93,7 @@ def test_missing_ledger_line_leaves_orphans_that_are_named_never_deleted(tmp_pat
     assert "1 configuration(s) (8 rows in moments, training; e.g. B) have rows but no ledger" in err
     assert f"git checkout -- {p}" in err and f"python -m sgnlib.sweep forget {tmp_path} B)" in err
     assert set(s.read("training").config_id) == {"A", "C"}  # readers leave orphans out
-    orphans = r"training\.csv holds rows of 1 configuration\(s\) \(5 rows in training; e\.g\. B\)"
+    orphans = r"training\.csv\.gz holds rows of 1 configuration\(s\) \(5 rows in training; e\.g\. B\)"
     with pytest.raises(IntegrityError, match=orphans + r".*\(orphans\)"):
         s.commit({}, {"training": frame("D")}, "D")
     assert sweep.main(["merge", str(build(tmp_path / "src").folder), str(tmp_path)]) == 2
@@ -123,7 +123,7 @@ def test_the_orphan_remedy_command_runs(tmp_path, capsys):
 def test_rows_under_a_committed_id_in_a_table_its_entry_does_not_list(tmp_path):
     s = build(tmp_path)
     pd.concat([raw(s, "moments"), as_text(frame("C", 2))]).to_csv(s.path("moments"), index=False)
-    pattern = (r"moments\.csv: 1 configuration\(s\) differ .* "
+    pattern = (r"moments\.csv\.gz: 1 configuration\(s\) differ .* "
                r"C \(2 rows; its ledger entry lists none in this table\)")
     with pytest.raises(IntegrityError, match=pattern):
         s.verify()

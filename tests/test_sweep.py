@@ -1,5 +1,7 @@
 """The command line: every bad value is one line on stderr, exit status 2, before any compute, and
 nothing is written (in-process calls of `sgnlib.sweep.main`, tiny preset, synthetic data)."""
+import gzip
+
 import pytest
 
 from sgnlib import sweep
@@ -110,7 +112,9 @@ def test_verify_merge_forget_commands(tmp_path, capsys):
     cid = next(iter(__import__("sgnlib.store").store.ResultStore(folder).done()))
     assert sweep.main(["forget", str(tmp_path / "copy"), cid]) == 0
     assert "1 configuration(s) removed" in capsys.readouterr().out
-    (folder / "training.csv").write_text((folder / "training.csv").read_text().replace("alexnet", "alexnet_bn"))
+    table = folder / "training.csv.gz"
+    table.write_bytes(gzip.compress(gzip.decompress(table.read_bytes()).replace(b"alexnet",
+                                                                                b"alexnet_bn")))
     assert sweep.main(["verify", str(folder)]) == 2
     assert "differ from the ledger" in capsys.readouterr().err
 
@@ -124,9 +128,21 @@ def test_a_folder_with_orphan_rows_is_refused_before_any_compute(tmp_path, capsy
     folder = tmp_path / "res" / "tiny"
     folder.mkdir(parents=True)
     (folder / "ledger.jsonl").write_text("")
-    (folder / "training.csv").write_text("config_id,x\nlost,1\n")  # rows whose ledger line was cut
+    rows = gzip.compress(b"config_id,x\nlost,1\n")  # rows whose ledger line was cut
+    (folder / "training.csv.gz").write_bytes(rows)
     assert sweep.main(cli(tmp_path)) == 2
     err = capsys.readouterr().err
     assert "1 configuration(s) (1 rows in training; e.g. lost) have rows but no ledger line" in err
     assert len(err.strip().splitlines()) == 1 and not (tmp_path / "ck").exists()
-    assert (folder / "training.csv").read_text() == "config_id,x\nlost,1\n"
+    assert (folder / "training.csv.gz").read_bytes() == rows
+
+
+def test_a_table_under_another_file_name_is_named_not_ignored(tmp_path, capsys):
+    """A plain training.csv (written by code that compressed fewer tables) is not silently unseen."""
+    assert sweep.main(cli(tmp_path, "--stages", "train")) == 0
+    folder = tmp_path / "res" / "tiny"
+    (folder / "training.csv").write_bytes(gzip.decompress((folder / "training.csv.gz").read_bytes()))
+    capsys.readouterr()
+    assert sweep.main(["verify", str(folder)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "gzip -n" in err and "training.csv is not read" in err
