@@ -14,7 +14,8 @@ architecture, raw pixels, the ResNets) was added when the baseline's rows, and w
 distance to Table 1, were known; the networks that fit text and tables and seeds 3-4 were added
 before any of their results. `resnet_states` answers the ResNet questions: at which training
 state and protocol do "≥ 85 % at batch 64" (Table 3) and "steady over epochs" (Fig 6) hold.
-`sgnlib.protocol_findings` writes the results folder's README table.
+`sgnlib.protocol_findings` writes the results folder's README table; `sgnlib.chapters.protocol`
+quotes the numbers and shows the tables in the book.
 """
 from __future__ import annotations
 
@@ -40,9 +41,11 @@ def _options(text) -> dict:
 
 
 def factor_of(row, model: str | None = None) -> str:
-    """The one thing a configuration changes relative to the baseline ('baseline' if nothing); `model`:
-    the baseline's model, when the row may be one of its `VARIANTS`."""
-    parts = [f"architecture={row['model']}"] if model is not None and row.get("model") != model else []
+    """The one thing a configuration changes relative to the baseline ('baseline' if nothing);
+    `model`: the baseline's model, when the row may be one of its `VARIANTS`."""
+    parts = (
+        [f"architecture={row['model']}"] if model is not None and row.get("model") != model else []
+    )
     parts += [f"capture {k}={v}" for k, v in sorted(_options(row.get("protocol")).items())]
     parts += [f"training {k}={v}" for k, v in sorted(_options(row.get("recipe")).items())]
     if row.get("seed", 0) != 0:
@@ -55,8 +58,11 @@ def factor_of(row, model: str | None = None) -> str:
 
 
 def with_factors(g: pd.DataFrame, model: str = "alexnet", n_batches: int = 200) -> pd.DataFrame:
-    """Rows of `model` and its variants at `n_batches`, with their factor; variants keep the shared layers."""
-    keep = (g.model == model) | (g.model.isin(VARIANTS.get(model, ())) & g.layer.isin(g[g.model == model].layer))
+    """Rows of `model` and its variants at `n_batches`, with their factor; variants keep the shared
+    layers."""
+    keep = (g.model == model) | (
+        g.model.isin(VARIANTS.get(model, ())) & g.layer.isin(g[g.model == model].layer)
+    )
     g = g[keep & (g.n_batches == n_batches) & (g.stage == "capture")].copy()
     g["factor"] = [factor_of(r, model) for r in g.to_dict("records")]
     return g
@@ -77,27 +83,48 @@ def effects(g: pd.DataFrame, model: str = "alexnet", n_batches: int = 200) -> pd
     out["delta_pp"] = out["mean"] - out["mean_base"]
     out["half_width_95"] = 1.96 * np.sqrt(var_f / out["count"] + var_b / out["count_base"])
     out["beyond_spread"] = out["delta_pp"].abs() > out["half_width_95"]
-    return out[["factor", "layer", "batch_size", "count", "mean", "mean_base", "count_base", "delta_pp",
-                "half_width_95", "beyond_spread"]].reset_index(drop=True)
+    return out[
+        [
+            "factor",
+            "layer",
+            "batch_size",
+            "count",
+            "mean",
+            "mean_base",
+            "count_base",
+            "delta_pp",
+            "half_width_95",
+            "beyond_spread",
+        ]
+    ].reset_index(drop=True)
 
 
 def factor_summary(eff: pd.DataFrame) -> pd.DataFrame:
     """Per factor: mean Δpp over cells, mean |Δpp|, and how many cells move beyond the spread."""
-    return (eff.groupby("factor")
-            .agg(cells=("delta_pp", "size"), mean_delta_pp=("delta_pp", "mean"),
-                 mean_abs_delta_pp=("delta_pp", lambda s: s.abs().mean()), beyond_spread=("beyond_spread", "sum"))
-            .sort_values("mean_abs_delta_pp", ascending=False).reset_index())
+    return (
+        eff.groupby("factor")
+        .agg(
+            cells=("delta_pp", "size"),
+            mean_delta_pp=("delta_pp", "mean"),
+            mean_abs_delta_pp=("delta_pp", lambda s: s.abs().mean()),
+            beyond_spread=("beyond_spread", "sum"),
+        )
+        .sort_values("mean_abs_delta_pp", ascending=False)
+        .reset_index()
+    )
 
 
 def distances(g: pd.DataFrame, model: str = "alexnet", n_batches: int = 200,
               batch_sizes=(64, 128, 256, 512)) -> pd.DataFrame:
-    """Per protocol (factor): mean |ours - paper| over Table 1's cells it covers, the cells covered, and the
-    baseline's mean |ours - paper| over those same cells (the fair comparison)."""
+    """Per protocol (factor): mean |ours - paper| over Table 1's cells it covers, the cells covered,
+    and the baseline's mean |ours - paper| over those same cells (the fair comparison)."""
     g = with_factors(g, model, n_batches)
     g = g[g.batch_size.isin(batch_sizes)]
     ours = g.groupby(["factor"] + CELL)[RULE].mean().reset_index()
     paper = paper_tables()
-    paper = paper[(paper.model == model) & (paper.n_batches == n_batches)][CELL + ["gauss_pct_mean"]]
+    paper = paper[(paper.model == model) & (paper.n_batches == n_batches)][
+        CELL + ["gauss_pct_mean"]
+    ]
     m = ours.merge(paper, on=CELL)
     m["abs_gap"] = (m[RULE] - m.gauss_pct_mean).abs()
     m["gap"] = m[RULE] - m.gauss_pct_mean
@@ -111,38 +138,60 @@ def distances(g: pd.DataFrame, model: str = "alexnet", n_batches: int = 200,
 
 
 def effect_grid(eff: pd.DataFrame):
-    """The effect table for the book: one row per factor and layer, one column per batch size, each cell
-    'Δ ± half-width' (pp); `beyond` and `delta` (same shape) hold whether |Δ| exceeds the 95 % half-width
-    and Δ itself."""
+    """The effect table for the book: one row per factor and layer, one column per batch size, each
+    cell 'Δ ± half-width' (pp); `beyond` and `delta` (same shape) hold whether |Δ| exceeds the 95 %
+    half-width and Δ itself."""
     eff = eff.assign(cell=[f"{d:+.1f} ± {h:.1f}" for d, h in zip(eff.delta_pp, eff.half_width_95)])
     order = factor_summary(eff).factor.tolist()
-    grid, beyond, delta = (eff.pivot_table(index=["factor", "layer"], columns="batch_size", values=v,
-                                           aggfunc="first") for v in ("cell", "beyond_spread", "delta_pp"))
+    grid, beyond, delta = (
+        eff.pivot_table(index=["factor", "layer"], columns="batch_size", values=v, aggfunc="first")
+        for v in ("cell", "beyond_spread", "delta_pp")
+    )
     idx = sorted(grid.index, key=lambda k: (order.index(k[0]), k[1]))
     return grid.loc[idx], beyond.loc[idx], delta.loc[idx]
 
 
 def resnet_states(g: pd.DataFrame, batch_sizes=(64, 128), threshold: float = 85.0) -> pd.DataFrame:
-    """Per ResNet, batch size, checkpoint epoch and capture protocol (200 batches): % Gaussian (point
-    masses counted Gaussian) averaged over all layers; for ResNet-56 also over the paper's Table 3
-    layers, how many of them reach `threshold` (the text's "≥ 85 % at batch 64") and Table 3's mean at
-    that batch size (ResNet-20 has no table: its rows answer Fig 6's "steady over epochs")."""
+    """Per ResNet, batch size, checkpoint epoch and capture protocol (200 batches): % Gaussian
+    (point masses counted Gaussian) averaged over all layers; for ResNet-56 also over the paper's
+    Table 3 layers, how many of them reach `threshold` (the text's "≥ 85 % at batch 64") and Table
+    3's mean at that batch size (ResNet-20 has no table: its rows answer Fig 6's "steady over
+    epochs")."""
     paper = paper_tables()
     r = g[g.model.str.startswith("resnet") & (g.stage == "capture") & g.batch_size.isin(batch_sizes)
           & (g.n_batches == 200)].copy()
-    r["protocol"] = [",".join(f"{k}={v}" for k, v in _options(x).items()) or "default" for x in r.get(
-        "protocol", pd.Series([None] * len(r), index=r.index))]
+    r["protocol"] = [
+        ",".join(f"{k}={v}" for k, v in _options(x).items()) or "default"
+        for x in r.get("protocol", pd.Series([None] * len(r), index=r.index))
+    ]
     out = []
-    for (model, bs, epochs, epoch, proto), d in r.groupby(["model", "batch_size", "epochs", "checkpoint_epoch",
-                                                            "protocol"]):
-        t3 = paper[(paper.table == 3) & (paper.batch_size == bs)] if model == "resnet56" else paper.iloc[:0]
+    for (model, bs, epochs, epoch, proto), d in r.groupby(
+        ["model", "batch_size", "epochs", "checkpoint_epoch", "protocol"]
+    ):
+        t3 = (
+            paper[(paper.table == 3) & (paper.batch_size == bs)]
+            if model == "resnet56"
+            else paper.iloc[:0]
+        )
         listed = d[d.layer.isin(t3.layer)]
-        row = {"model": model, "batch_size": int(bs), "trained_epochs": int(epoch), "run_epochs": int(epochs),
-               "protocol": proto, "layers": len(d), "mean_all_pct": d[RULE].mean(),
-               "mean_paper_layers_pct": np.nan, "paper_layers_at_threshold": "–", "paper_table3_mean_pct": np.nan}
+        row = {
+            "model": model,
+            "batch_size": int(bs),
+            "trained_epochs": int(epoch),
+            "run_epochs": int(epochs),
+            "protocol": proto,
+            "layers": len(d),
+            "mean_all_pct": d[RULE].mean(),
+            "mean_paper_layers_pct": np.nan,
+            "paper_layers_at_threshold": "–",
+            "paper_table3_mean_pct": np.nan,
+        }
         if len(t3):
-            row.update(mean_paper_layers_pct=listed[RULE].mean(), paper_table3_mean_pct=t3.gauss_pct_mean.mean(),
-                       paper_layers_at_threshold=f"{int((listed[RULE] >= threshold).sum())}/{len(listed)}")
+            row.update(
+                mean_paper_layers_pct=listed[RULE].mean(),
+                paper_table3_mean_pct=t3.gauss_pct_mean.mean(),
+                paper_layers_at_threshold=f"{int((listed[RULE] >= threshold).sum())}/{len(listed)}",
+            )
         out.append(row)
     return pd.DataFrame(out)
 
@@ -158,135 +207,8 @@ def coverage(cfgs, done_ids) -> pd.DataFrame:
         base = next((m for m, vs in VARIANTS.items() if c.model in vs), c.model)
         rows.append({"model": base, "factor": factor_of(d, base), "done": c.config_id in done_ids})
     t = pd.DataFrame(rows)
-    return (t.groupby(["model", "factor"], sort=False).agg(planned=("done", "size"), committed=("done", "sum"))
-            .reset_index())
-
-
-def facts(eff: pd.DataFrame, dist: pd.DataFrame, full_cells: int = 24) -> dict[str, str]:
-    """The numbers the chapter's verdict quotes (glued): baseline distance, the best protocol measured on
-    all Table 1 cells and its distance, the factors that move most, and those whose mean change has the
-    gap's sign and at least half its size (`explains`: candidates for the gap); the largest mean |Δ| of a
-    retraining with another seed (`seed-spread`) and the factors that move the cells more (`beyond-seed`);
-    the range of mean |Δ| over capture choices and over seeds (`capture-range`, `seed-range`); the
-    training-side and checkpoint factors with their mean Δ, those of |mean Δ| >= 10 pp
-    (`training-large`) and the rest (`training-small`); the architecture variants' effect and
-    distance (`architecture`)."""
-    base = dist.set_index("factor").loc["baseline"]
-    full = dist[dist.cells == full_cells]
-    best = full.sort_values("mean_abs_gap_pp").iloc[0]
-    rel = dist.assign(gain=dist.baseline_same_cells_pp - dist.mean_abs_gap_pp)
-    best_rel = rel[rel.factor != "baseline"].sort_values("gain", ascending=False).iloc[0]  # vs the same cells
-    summ = factor_summary(eff)
-    top = summ.head(3)
-    seeds = summ[summ.factor.str.startswith("training seed")]
-    seed_spread = float(seeds.mean_abs_delta_pp.max()) if len(seeds) else np.nan  # retraining alone moves this much
-    return {
-        "base-distance": f"{base.mean_abs_gap_pp:.1f}", "base-gap": f"{base.mean_gap_pp:+.1f}",
-        "base-cells": f"{int(base.cells)}",
-        "best-protocol": str(best.factor), "best-distance": f"{best.mean_abs_gap_pp:.1f}",
-        "best-closes": f"{base.mean_abs_gap_pp - best.mean_abs_gap_pp:+.1f}",
-        "full-protocols": f"{len(full)}", "factors": f"{len(summ)}",
-        "best-same-cells": best_rel.factor,
-        "best-same-cells-distance": f"{best_rel.mean_abs_gap_pp:.1f}",
-        "best-same-cells-baseline": f"{best_rel.baseline_same_cells_pp:.1f}",
-        "best-same-cells-n": f"{int(best_rel.cells)}",
-        "top-factors": "; ".join(f"{r.factor} (mean |Δ| {r.mean_abs_delta_pp:.1f} pp, mean Δ "
-                                 f"{r.mean_delta_pp:+.1f} pp, {int(r.beyond_spread)}/{int(r.cells)} cells beyond "
-                                 f"the spread)" for r in top.itertuples()),
-        "n-beyond": f"{int((summ.beyond_spread > 0).sum())}",
-        "seed-spread": f"{seed_spread:.1f}" if seed_spread == seed_spread else "not measured",
-        "beyond-seed": "; ".join(f"{r.factor} ({r.mean_abs_delta_pp:.1f})" for r in summ.itertuples()
-                                 if not r.factor.startswith("training seed") and r.mean_abs_delta_pp > seed_spread)
-        or "none",
-        "explains": "; ".join(f"{r.factor} ({r.mean_delta_pp:+.1f} pp)" for r in summ.itertuples()
-                              if r.mean_delta_pp >= -0.5 * base.mean_gap_pp > 0) or "none",
-        "architecture": "; ".join(
-            f"{r.factor.split('=', 1)[1]}: mean Δ {r.mean_delta_pp:+.1f} pp (mean |Δ| {r.mean_abs_delta_pp:.1f} pp, "
-            f"{int(r.beyond_spread)}/{int(r.cells)} cells beyond the spread), distance "
-            f"{_dist(dist, r.factor)}" for r in summ.itertuples() if r.factor.startswith("architecture="))
-        or "not measured",
-        "capture-range": _range(summ[summ.factor.str.startswith("capture ")].mean_abs_delta_pp),
-        "seed-range": _range(seeds.mean_abs_delta_pp),
-        **dict(zip(("training-large", "training-small"), _training_side(summ))),
-    }
-
-
-# plain names of the training-side factors for prose
-PLAIN = {"checkpoint epoch=0 (initialization)": "capture at initialization",
-         "training lr=0.01": "learning rate 0.01", "training normalize=False": "raw pixels",
-         "training augment=False": "no training augmentation"}
-
-
-def _plain(factor: str) -> str:
-    if factor.startswith("checkpoint epoch=") and factor not in PLAIN:
-        return f"the epoch-{factor.split('=', 1)[1]} checkpoint"
-    return PLAIN.get(factor, factor)
-
-
-def _range(values: pd.Series) -> str:
-    return f"{values.min():.1f}–{values.max():.1f}" if len(values) else "not measured"
-
-
-def _training_side(summ: pd.DataFrame, large: float = 10.0) -> tuple[str, str]:
-    """Training-recipe factors (seeds apart) and checkpoint epochs, by |mean Δ|: those of at least
-    `large` pp and the rest, each a list of 'plain name (mean Δ pp)'."""
-    f = summ.factor
-    t = summ[(f.str.startswith("training ") & ~f.str.startswith("training seed"))
-             | f.str.startswith("checkpoint epoch=")]
-    t = t.loc[t.mean_delta_pp.abs().sort_values(ascending=False).index]
-    big = t.mean_delta_pp.abs() >= large
-    name = lambda r: f"{_plain(r.factor)} ({r.mean_delta_pp:+.1f} pp)"  # noqa: E731
-    return tuple(_and([name(r) for r in d.itertuples()]) for d in (t[big], t[~big]))
-
-
-def _and(items: list[str]) -> str:
-    """'a', 'a and b', 'a, b and c'; 'none' for no items."""
-    return " and ".join([", ".join(items[:-1]), items[-1]] if len(items) > 1 else items) or "none"
-
-
-def _dist(dist: pd.DataFrame, factor: str) -> str:
-    d = dist.set_index("factor").loc[factor]
-    return f"{d.mean_abs_gap_pp:.1f} pp where the baseline's is {d.baseline_same_cells_pp:.1f} pp on the same cells"
-
-
-def effect_grid_html(eff: pd.DataFrame, uid: str, caption: str) -> str:
-    """`effect_grid` as an HTML table, Δ cells coloured by sign, saturated where beyond the spread."""
-    from .tables import delta_style, html_table
-    grid, beyond, delta = effect_grid(eff)
-    label = {f"batch {c}": c for c in grid.columns}
-    frame = grid.fillna("–").rename(columns={c: l for l, c in label.items()})
-    return html_table(frame, uid, caption, index=True, cell_style=lambda i, col: delta_style(
-        delta.iloc[i][label[col]], bool(beyond.iloc[i][label[col]])) if col in label else "")
-
-
-def resnet_facts(rs: pd.DataFrame) -> dict[str, str]:
-    """Glue keys for `resnet_states` rows: 'resnet56-b64-e0' -> the paper's Table 3 layers at the
-    threshold and their mean, then the mean over all layers ('10/11 of the paper's Table 3 layers
-    at ≥ 85 %, mean 91.8 % over them (93.8 % over all 56 layers)'; ResNet-20, which has no table:
-    'mean 92.0 % over all 20 layers'); a capture protocol other than the default adds it to the
-    key ('resnet56-b64-e1-bn-running')."""
-    out = {}
-    for r in rs.itertuples():
-        every = f"{r.mean_all_pct:.1f} % over all {r.layers} layers"
-        text = f"mean {every}" if r.paper_layers_at_threshold == "–" else (
-            f"{r.paper_layers_at_threshold} of the paper's Table 3 layers at ≥ 85 %, mean "
-            f"{r.mean_paper_layers_pct:.1f} % over them ({every})")
-        proto = "" if r.protocol == "default" else \
-            "-" + "-".join(r.protocol.replace("=", "-").split(","))
-        out[f"{r.model}-b{r.batch_size}-e{r.trained_epochs}{proto}"] = text
-    return out
-
-
-HEADERS = {"mean_delta_pp": "mean Δ (pp)", "mean_abs_delta_pp": "mean |Δ| (pp)", "beyond_spread": "cells beyond spread",
-           "mean_abs_gap_pp": "distance (pp)", "mean_gap_pp": "mean gap (pp)",
-           "baseline_same_cells_pp": "baseline, same cells (pp)", "batch_size": "batch", "trained_epochs": "epochs trained",
-           "run_epochs": "run length (epochs)", "mean_all_pct": "% Gaussian, all layers",
-           "mean_paper_layers_pct": "% Gaussian, Table 3 layers", "paper_layers_at_threshold": "Table 3 layers ≥ 85 %",
-           "paper_table3_mean_pct": "paper's Table 3 mean"}
-
-
-def table_html(df: pd.DataFrame, uid: str, caption: str) -> str:
-    """One of this module's tables for the book: numbers rounded to 2 places, readable headers."""
-    from .tables import html_table
-    out = df.round(2).rename(columns=HEADERS)
-    return html_table(out, uid, caption, text_columns=[c for c in out.columns if out[c].dtype == object])
+    return (
+        t.groupby(["model", "factor"], sort=False)
+        .agg(planned=("done", "size"), committed=("done", "sum"))
+        .reset_index()
+    )
