@@ -17,13 +17,15 @@ from .paths import REPO_ROOT
 
 
 def git_commit() -> str:
-    """HEAD commit of the checkout ('+dirty' if tracked files changed), or $SGN_COMMIT, or 'unknown'."""
+    """HEAD commit of the checkout, or $SGN_COMMIT, or 'unknown'; '+dirty' if tracked files other
+    than the results folders changed (a run's own results, written as it goes, do not count)."""
     if os.environ.get("SGN_COMMIT"):
         return os.environ["SGN_COMMIT"]
     try:
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True,
-                             check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO_ROOT,
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True,
+                             text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                                ":(exclude)data/results"], cwd=REPO_ROOT,
                                capture_output=True, text=True).stdout.strip()
         return sha + ("+dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):

@@ -24,6 +24,28 @@ def test_git_commit_is_the_checkout_head(monkeypatch):
     assert P.git_commit().removesuffix("+dirty") == head
 
 
+def test_a_runs_own_results_do_not_make_the_commit_dirty(tmp_path, monkeypatch):
+    """Rows written while a sweep runs change tracked files under data/results; only changes
+    elsewhere mark the commit '+dirty'."""
+    import subprocess
+
+    def git(*args):
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path,
+                       check=True, capture_output=True)
+    (tmp_path / "data" / "results" / "cpu").mkdir(parents=True)
+    (tmp_path / "data" / "results" / "cpu" / "ledger.jsonl").write_text("")
+    (tmp_path / "code.py").write_text("x = 1\n")
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-qm", "c")
+    monkeypatch.delenv("SGN_COMMIT", raising=False)
+    monkeypatch.setattr(P, "REPO_ROOT", tmp_path)
+    (tmp_path / "data" / "results" / "cpu" / "ledger.jsonl").write_text("{}\n")
+    assert not P.git_commit().endswith("+dirty")
+    (tmp_path / "code.py").write_text("x = 2\n")
+    assert P.git_commit().endswith("+dirty")
+
+
 def test_resolve_device():
     assert P.resolve_device("cpu") == torch.device("cpu")
     assert P.resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
