@@ -24,7 +24,7 @@ import json
 from dataclasses import dataclass, field
 
 from . import config_fields as fields
-from . import models
+from . import models, models_beyond, text_data
 from .checkpoints import checkpoint_expect, recipe_identity
 from .config_checks import ConfigError, check_int as _int
 from .config_fields import BN_MODELS  # noqa: F401  (the models whose protocol may set bn)
@@ -43,6 +43,11 @@ TEST_SPLIT_STAGES = tuple(name for name, stage in STAGES.items() if stage.READS_
 # each network's definition (sgnlib.models: layers, initialization, forward), pinned by
 # tests/test_model_identity.py; a version above 1 enters ids and checkpoint keys
 MODEL_VERSION = {m: 1 for m in models.MODELS}
+
+
+def model_version(name: str) -> int:
+    """`MODEL_VERSION`, or for a network of `sgnlib.models_beyond` its own `MODEL_VERSION`."""
+    return MODEL_VERSION.get(name) or models_beyond.MODEL_VERSION[name]
 
 
 @dataclass(frozen=True)
@@ -73,15 +78,20 @@ class Config:
             models.check_model_name(self.model)
         except ValueError as e:
             raise ConfigError(str(e)) from None
-        if self.data_source not in SOURCES or self.data_source == "auto":
-            raise ConfigError(f"data_source must be one of {[s for s in SOURCES if s != 'auto']} "
-                              f"once resolved, got {self.data_source!r}")
+        known = [s for s in SOURCES if s != "auto"] + list(text_data.SOURCES)
+        if self.data_source not in known:
+            raise ConfigError(f"data_source must be one of {known} once resolved, got "
+                              f"{self.data_source!r}")
         _int("epochs", self.epochs, 1)
         _int("seed", self.seed, 0)
         _int("subset", self.subset, 1, none_ok=True)
         self._set("test_sha256", fields.test_split(self.test_sha256, self.data_sha256))
         self._set("recipe", fields.recipe_overrides(self.recipe, self.data_source, self.subset))
         self._set("protocol", fields.protocol_overrides(self.protocol, self.model))
+        why = text_data.data_problem(self.model, self.data_source, self.subset, dict(self.recipe),
+                                     dict(self.protocol))
+        if why:
+            raise ConfigError(why)
         self._check_stage_takes()
         self._set("checkpoint_epochs",
                   fields.checkpoint_epochs(self.checkpoint_epochs, self.epochs))
@@ -127,8 +137,8 @@ class Config:
                       or dict(self.protocol).get("inputs") == "test")
         if self.test_sha256 and reads_test:
             out["test_sha256"] = self.test_sha256
-        if MODEL_VERSION[self.model] != 1:
-            out["model_version"] = MODEL_VERSION[self.model]
+        if model_version(self.model) != 1:
+            out["model_version"] = model_version(self.model)
         return out
 
     def _make_id(self) -> str:
@@ -153,8 +163,8 @@ class Config:
                  "data_sha256": self.data_sha256}
         if self.test_sha256:
             ident["test_sha256"] = self.test_sha256
-        if MODEL_VERSION[self.model] != 1:
-            ident["model_version"] = MODEL_VERSION[self.model]
+        if model_version(self.model) != 1:
+            ident["model_version"] = model_version(self.model)
         h = _digest(ident)
         sub = f"sub{self.subset}" if self.subset else "full"
         return f"{self.model}-e{self.epochs}-seed{self.seed}-{sub}-{self.data_source}-{h}"

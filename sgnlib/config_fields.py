@@ -10,7 +10,8 @@ import re
 
 from . import models
 from .config_checks import ConfigError, check_int as _int, recipe_value as _recipe_value
-from .data import n_train_images, shipped_test_sha256
+from .data import shipped_test_sha256
+from .text_data import n_train_examples
 from .hyperparameters import CAPTURE_PROTOCOL, PROTOCOL_CHOICES, Recipe
 from .stats.shapiro import N_MAX, N_MIN
 
@@ -42,7 +43,7 @@ def recipe_overrides(recipe, data_source: str, subset) -> tuple:
                               f"{', '.join(f for f in fields if f != 'epochs')} (epochs is its own "
                               f"field)")
         overrides[k] = _recipe_value(k, v, fields[k])
-    n = n_train_images(data_source, subset)
+    n = n_train_examples(data_source, subset)
     if overrides.get("batch_size", 0) > n:
         raise ConfigError(f"recipe batch_size {overrides['batch_size']} exceeds the {n} training "
                           f"images; lower it or enlarge the subset")
@@ -87,7 +88,7 @@ def check_counts(cfg) -> None:
     _int("repeat", cfg.repeat, 0, none_ok=True)
     _int("n_samples", cfg.n_samples, 1, none_ok=True)
     _int("n_batches", cfg.n_batches, N_MIN, N_MAX, none_ok=True)
-    n = n_train_images(cfg.data_source, cfg.subset)
+    n = n_train_examples(cfg.data_source, cfg.subset)
     if cfg.batch_size is not None:
         _int("batch_size", cfg.batch_size, 1)
         if cfg.batch_size > n:

@@ -24,6 +24,8 @@ from .probe import CaptureArgumentError
 from .paths import RUNS_DIR
 from .stage_context import Context, DataChangedError
 from .stages import STAGES, run_stage
+from .text_data import check_available
+from .models_beyond import THROUGHPUT as BEYOND_THROUGHPUT
 from .store import ResultStore, StoreError
 from .train import CheckpointError, NonFiniteLossError, load_checkpoint
 
@@ -50,7 +52,9 @@ def producer(cfg: Config, cfgs: list[Config]) -> Config | None:
 
 def validate(cfgs: list[Config], ctx: Context) -> None:
     """Before any compute: every checkpoint a configuration reads is made by this sweep or exists
-    and belongs to the configuration's training run (model, seed, epoch, data sha256, recipe)."""
+    and belongs to the configuration's training run (model, seed, epoch, data sha256, recipe), and
+    every text corpus a configuration reads is installed as pinned (`text_data.check_available`)."""
+    check_available(c.data_source for c in cfgs)
     checked = set()
     for c in cfgs:
         if not c.needs_training():  # train configurations, and the initialization (epoch 0)
@@ -210,6 +214,8 @@ THROUGHPUT = {
             "alexnet_text": 800, "alexnet_text_tables": 1200, "alexnet_text_tables_p5": 800},
     "cuda": {"alexnet": 40000, "alexnet_bn": 35000, "resnet20": 15000, "resnet56": 6000,
              "alexnet_text": 20000, "alexnet_text_tables": 20000, "alexnet_text_tables_p5": 20000}}
+for _kind, _rates in BEYOND_THROUGHPUT.items():  # the networks of sgnlib.models_beyond
+    THROUGHPUT[_kind].update(_rates)
 
 
 def estimate_seconds(cfgs: list[Config], device_kind: str = "cpu") -> float:

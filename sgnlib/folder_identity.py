@@ -9,7 +9,7 @@ current one when the folder holds any configuration of it, else the newest it ho
 computed entirely by an older stage, e.g. gpu-short's version-1 captures, is read as it is).
 Configurations of any other version are superseded: not read, and listed by `verify`. `merge`
 refuses a source that does not match its destination (see `merge_refusal`); a run refuses a folder
-holding results on other data.
+holding results on other data of the same kind (images, or the text a language model reads).
 """
 from __future__ import annotations
 
@@ -128,13 +128,34 @@ def data_lines(ledger: dict) -> list[str]:
     return [f"data: {_data_words(held)}"] if held else []
 
 
+def _kinds(pairs) -> dict:
+    """{kind: data of that kind}: "text" for a text corpus (`sgnlib.text_data.SOURCES`, read by a
+    language model), "images" for the rest. A folder holds at most one data of each kind, so a
+    preset may run image models and a language model into one folder."""
+    from .text_data import SOURCES as TEXT_SOURCES  # imports torch: only for data held or run
+    out: dict = {}
+    for d in pairs:
+        out.setdefault("text" if d[0] in TEXT_SOURCES else "images", set()).add(d)
+    return out
+
+
+def _other_data(held, new) -> tuple | None:
+    """(held, new not held) of the first kind where `new` data differ from the `held` ones."""
+    held_by, new_by = _kinds(held), _kinds(new)
+    for kind, have in held_by.items():
+        if new_by.get(kind, set()) - have:
+            return have, new_by[kind] - have
+    return None
+
+
 def data_refusal(folder: Path, ledger: dict, configs) -> str | None:
     """Why a run of `configs` (dicts) must not commit into this folder, which holds results on
-    other data (None if it may)."""
+    other data of the same kind (None if it may)."""
     held, run = _held(ledger.values()), {d for c in configs if (d := data_of(c))}
-    if held and run - held:
-        return (f"{folder} holds results computed on {_data_words(held)}, this run uses "
-                f"{_data_words(run - held)}; their rows are not comparable: give this run another "
+    other = _other_data(held, run) if held else None
+    if other:
+        return (f"{folder} holds results computed on {_data_words(other[0])}, this run uses "
+                f"{_data_words(other[1])}; their rows are not comparable: give this run another "
                 f"folder (--scale NAME)")
     return None
 
@@ -179,8 +200,9 @@ def merge_refusal(src: Path, todo: dict, texts: dict, dst: Path, dst_ledger: dic
     """Why the configurations `todo` of `src` (rows in `texts`) must not be merged into `dst` (None
     if they may): other data, rows that contradict their entry, another stage version."""
     src_pairs, dst_pairs = _held(todo.values()), _held(dst_ledger.values())
-    if src_pairs and dst_pairs and src_pairs - dst_pairs:
-        return (f"{src} holds results computed on {_data_words(src_pairs - dst_pairs)} but {dst} "
-                f"on {_data_words(dst_pairs)}; their rows are not comparable: merge it into a new "
+    other = _other_data(dst_pairs, src_pairs) if src_pairs and dst_pairs else None
+    if other:
+        return (f"{src} holds results computed on {_data_words(other[1])} but {dst} "
+                f"on {_data_words(other[0])}; their rows are not comparable: merge it into a new "
                 f"folder (python -m sgnlib.sweep merge {src} NEW_FOLDER)")
     return _rows_data_problem(src, todo, texts) or _version_problem(src, dst, todo, dst_ledger)

@@ -15,6 +15,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from . import models_beyond  # the chapter "Beyond the paper"'s networks, built by name below
+
 MODELS = ("alexnet", "alexnet_bn", "resnet20", "resnet56", "alexnet_text", "alexnet_text_tables",
           "alexnet_text_tables_p5")
 
@@ -150,8 +152,10 @@ class CifarResNet(nn.Module):
 
 def build(name: str) -> nn.Module:
     """A network by name (`MODELS`): the paper's four and the AlexNet variants of the protocol
-    study."""
+    study; the names of `sgnlib.models_beyond.MODELS` are built there."""
     check_model_name(name)
+    if name in models_beyond.MODELS:
+        return models_beyond.build(name)
     return {"alexnet": lambda: AlexNet(), "alexnet_bn": lambda: AlexNet(batch_norm=True),
             "alexnet_text": lambda: AlexNet(text=True),
             "alexnet_text_tables": lambda: AlexNet(first=(11, 2, 2), hidden=(256, 256)),
@@ -214,8 +218,9 @@ def _describe(mods) -> str:
 
 
 def check_model_name(name: str) -> str:
-    if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; valid names: {', '.join(MODELS)}")
+    if name not in MODELS + models_beyond.MODELS:
+        raise ValueError(f"unknown model {name!r}; valid names: "
+                         f"{', '.join(MODELS + models_beyond.MODELS)}")
     return name
 
 

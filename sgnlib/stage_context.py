@@ -19,6 +19,7 @@ from .data import load_cifar10
 from .hyperparameters import STD, STD_COMMON
 from .paths import REPO_ROOT
 from .provenance import provenance, resolve_device
+from .text_data import SOURCES as TEXT_SOURCES, load_text
 from .train import checkpoint_path, initial_model, model_from_checkpoint
 
 
@@ -35,7 +36,8 @@ class Context:
         self._moments: dict = {}
 
     def data(self, cfg, split: str = "train"):
-        """(images, labels, info) of the configuration's data; its sha256 must match the
+        """(images, labels, info) of the configuration's data (for a text source, token windows and
+        their next tokens: `sgnlib.text_data.load_text`); its sha256 must match the
         configuration's (the test split: `cfg.test_split_sha256()`, when the configuration names or
         implies one)."""
         sub = cfg.subset if split == "train" else (100 if cfg.subset else None)
@@ -44,8 +46,10 @@ class Context:
         if key not in self._data:
             if len(self._data) >= 2:
                 self._data.clear()
-            self._data[key] = load_cifar10(split, source=cfg.data_source, device=self.device,
-                                           subset=sub, normalize=norm)
+            self._data[key] = (
+                load_text(split, cfg.data_source, self.device) if cfg.data_source in TEXT_SOURCES
+                else load_cifar10(split, source=cfg.data_source, device=self.device, subset=sub,
+                                  normalize=norm))
         x, y, info = self._data[key]
         want = cfg.data_sha256 if split == "train" else cfg.test_split_sha256()
         if (split == "train" or want is not None) and info.get("sha256") != want:

@@ -28,7 +28,8 @@ class NonFiniteLossError(RuntimeError):
 
 
 def evaluate(model, images, labels, batch_size: int = 1000) -> tuple[float, float]:
-    """(mean loss, accuracy) in eval mode."""
+    """(mean loss, accuracy) in eval mode, per label: per image, or per token of a language
+    model's [N, T] targets (its logits [N, classes, T])."""
     was = model.training
     model.eval()
     loss, correct = 0.0, 0
@@ -38,7 +39,7 @@ def evaluate(model, images, labels, batch_size: int = 1000) -> tuple[float, floa
             loss += float(F.cross_entropy(out, labels[i:i + batch_size], reduction="sum"))
             correct += int((out.argmax(1) == labels[i:i + batch_size]).sum())
     model.train(was)
-    return loss / images.shape[0], correct / images.shape[0]
+    return loss / labels.numel(), correct / labels.numel()
 
 
 def initial_model(model_name: str, seed: int = 0, device="cpu") -> torch.nn.Module:

@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from ..config import Config, ConfigError
+from ..text_data import identity_for
 
 FOLDER = Path(__file__).resolve().parent
 EXPANDED = ("model", "seed", "checkpoint_epoch", "batch_size", "n_batches", "repeat")
@@ -115,7 +116,9 @@ def _words(value, epochs: int, points: int, repeats: int):
 
 def expand(spec: dict, data: dict, epochs: int | None = None, repeats: int | None = None) -> list[Config]:
     """The preset's configurations for data {'source', 'sha256', 'test'} (`sgnlib.data.identify`);
-    `epochs`/`repeats` override the file's. data['test'] (None or absent: unknown) is the test split."""
+    `epochs`/`repeats` override the file's. data['test'] (None or absent: unknown) is the test split.
+    A text model's configurations read the text that goes with `data` instead
+    (`sgnlib.text_data.identity_for`)."""
     e = spec["epochs"] if epochs is None else epochs
     r = spec.get("repeats", 1) if repeats is None else repeats
     points = spec.get("series_points", 5)
@@ -128,10 +131,11 @@ def expand(spec: dict, data: dict, epochs: int | None = None, repeats: int | Non
         lists = {k: (v if isinstance(v, list) else [v]) for k, v in block.items() if k in EXPANDED}
         fixed = {k: v for k, v in block.items() if k not in EXPANDED}
         for combo in itertools.product(*lists.values()):
+            given = {**fixed, **dict(zip(lists, combo))}
+            d = identity_for(given.get("model"), data)  # a text model reads its text
             fields = {"epochs": e, "seed": spec.get("seed", 0), "subset": spec.get("subset"),
-                      **fixed, **dict(zip(lists, combo)),
-                      "data_source": data["source"], "data_sha256": data["sha256"],
-                      "test_sha256": (data.get("test") or {}).get("sha256")}
+                      **given, "data_source": d["source"], "data_sha256": d["sha256"],
+                      "test_sha256": (d.get("test") or {}).get("sha256")}
             cfg = Config.from_dict(fields)
             if cfg.config_id not in seen:
                 seen.add(cfg.config_id)

@@ -8,6 +8,7 @@ import time
 import pandas as pd
 
 from ..stage_context import Context, rows
+from ..text_data import n_train_examples
 from ..train import train
 
 NAME = "train"
@@ -19,8 +20,9 @@ READS_TEST_SPLIT = True  # test_loss, test_acc: the test split enters this stage
 
 
 def cost(cfg, images_per_s: float, device_kind: str) -> float:
-    """Rough seconds: every epoch passes over the training images, plus 10 % for the test pass."""
-    n_train = 50000 if not cfg.subset else 10 * cfg.subset
+    """Rough seconds: every epoch passes over the training examples (images, or text windows),
+    plus 10 % for the test pass."""
+    n_train = n_train_examples(cfg.data_source, cfg.subset)
     return cfg.epochs * n_train * 1.1 / images_per_s
 
 
