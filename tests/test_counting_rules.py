@@ -59,3 +59,23 @@ def test_judge_boundaries():
     assert cr.judge(35.0, 70.0, 35.0) == "explains the gap"
     assert cr.judge(34.9, 70.0, 2.0) == "no effect"
     assert cr.judge(-5.0, 70.0, -2.1) == "a factor"
+
+
+def test_protocol_chapter_quotes_the_committed_recount():
+    """The glued Layer-1 numbers equal the committed rows read with pandas alone."""
+    import gzip
+    from pathlib import Path
+
+    from sgnlib.chapters import protocol as chapter
+    from sgnlib.paths import RESULTS_DIR
+    path = Path(RESULTS_DIR) / "cpu-300" / "recount.csv.gz"
+    if not path.exists():
+        pytest.skip("no committed recount")
+    raw = pd.read_csv(gzip.open(path))
+    cell = raw[(raw.layer == "Layer 1") & (raw.batch_size == 128) & (raw.variant == "as_captured")]
+    test = cell[cell.protocol.astype(str).str.contains('"test"')].gauss_pct_incl_degenerate
+    train = cell[cell.protocol.isna()].gauss_pct_incl_degenerate
+    facts = chapter.counting_facts(*chapter.counting())
+    assert facts["count-test-l1"] == f"{test.mean():.1f}"
+    assert facts["count-train-l1"] == f"{train.mean():.1f}"
+    assert facts["count-cells"] == "24"

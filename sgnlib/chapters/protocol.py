@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .. import architecture_measures, presets, protocol_study as ps, reader
+from .. import architecture_measures, counting_rules, presets, protocol_study as ps, reader
 from .common import PAPER_EPOCHS
 from .html import effect_grid_html, headed_table_html, html_table, show
 
@@ -230,3 +230,62 @@ def epoch_facts(per_epoch: pd.Series) -> dict[str, str]:
     """Seconds per epoch and hours for the paper's 300 epochs, AlexNet and AlexNet-BN."""
     return {"cpu-epoch-s": " and ".join(f"{v:.1f}" for v in per_epoch),
             "cpu-300-h": " and ".join(f"{PAPER_EPOCHS * v / 3600:.1f}" for v in per_epoch)}
+
+
+# ------------------------------------------------------- counting, precision and inputs (recount)
+
+RULE_NAMES = {"as_captured": "the paper's rule", "near_constant": "≥ 95 % one value = point mass",
+              "float16": "float16 gradients", "bfloat16": "bfloat16 gradients",
+              "p_nan_accepted": "non-finite p accepted"}
+INPUT_NAMES = {"train": "training images", "test": "test images",
+               "train_common_std": "training images, common std"}
+
+
+def counting(scale: str = "cpu-300") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(cell changes, effects) of the scale's recount (`sgnlib.counting_rules`)."""
+    changes = counting_rules.cell_changes(reader.read_table(scale, "recount"))
+    return changes, counting_rules.effects(changes)
+
+
+def counting_facts(changes: pd.DataFrame, eff: pd.DataFrame) -> dict[str, str]:
+    """Glued numbers of the recount section."""
+    e = eff.set_index(["inputs", "variant"])
+    test = e.loc[("test", "as_captured")]
+    train = changes[(changes.inputs == "train") & (changes.variant == "as_captured")]
+    on_test = changes[(changes.inputs == "test") & (changes.variant == "as_captured")]
+    rules = e.loc["train"]
+    l1 = on_test[(on_test.layer == "Layer 1") & (on_test.batch_size == 128)].iloc[0]
+    common_std = e.loc[("train_common_std", "as_captured")]
+    return {"count-gap": f"{test.mean_gap:.1f}", "count-cells": f"{int(test.cells)}",
+            "count-rule-max": f"{rules.max_layer_change.abs().max():.1f}",
+            "count-rule-closed": f"{100 * rules.share_closed.max():.0f}",
+            "count-std-closed": f"{100 * common_std.share_closed:.0f}",
+            "count-test-closed": f"{100 * test.share_closed:.0f}",
+            "count-test-distance": f"{(on_test.value - on_test.paper).abs().mean():.1f}",
+            "count-train-distance": f"{(train.value - train.paper).abs().mean():.1f}",
+            "count-test-l1": f"{l1.value:.1f}", "count-train-l1": f"{l1.baseline:.1f}",
+            "count-paper-l1": f"{l1.paper:.2f}"}
+
+
+def show_counting(eff: pd.DataFrame) -> None:
+    t = eff.assign(inputs=eff.inputs.map(INPUT_NAMES), rule=eff.variant.map(RULE_NAMES),
+                   closed=(100 * eff.share_closed).round(0))
+    t = t[["inputs", "rule", "cells", "mean_change", "closed", "max_layer_change", "layer",
+           "judgement"]].rename(columns={"mean_change": "mean Δ (pp)", "closed": "% of gap closed",
+                                         "max_layer_change": "largest layer Δ (pp)"})
+    show(html_table(t.round(2), "counting", "Each counting rule and input against the paper's "
+                    "rule on the training images (AlexNet, epoch 300 of the paper's recipe, batch "
+                    "64–512, 200 minibatches); judgement as fixed before the results",
+                    text_columns=("inputs", "rule", "layer", "judgement")))
+
+
+def show_inputs_cells(changes: pd.DataFrame) -> None:
+    c = changes[changes.variant == "as_captured"]
+    base = c[c.inputs == "train"].assign(inputs="paper", value=lambda d: d.paper)
+    t = pd.concat([c, base]).assign(inputs=lambda d: d.inputs.map({**INPUT_NAMES,
+                                                                   "paper": "paper"}))
+    t = t.pivot_table(index=["inputs", "batch_size"], columns="layer", values="value")
+    t = t.reindex(["paper", *INPUT_NAMES.values()], level=0)
+    show(html_table(t.round(1), "counting_inputs", "% Gaussian (the paper's rule) by inputs: "
+                    "Table 1 beside our epoch-300 AlexNet captured from each set of images",
+                    index=True))
