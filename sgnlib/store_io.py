@@ -20,7 +20,7 @@ import pandas as pd
 from .atomic import TEMPORARY_GLOB, atomic_write, atomic_write_text
 
 TABLES = ("training", "gaussianity", "tail_index", "moments", "berry_esseen", "examples",
-          "recount")
+          "recount", "assumption1")
 # every table is compressed (tables are most of a folder's bytes; a GPU run carries the whole tree)
 TABLE_EXT = {table: ".csv.gz" for table in TABLES}
 LEDGER = "ledger.jsonl"

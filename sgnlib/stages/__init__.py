@@ -7,6 +7,7 @@
     berry_esseen  berry_esseen              eq 13, Fig 5
     examples      examples                  Figs 8-9
     recount       recount                   Table 1's cells under other counting rules
+    assumption1   assumption1               eq 31 (C = H), Proposition 2
 
 Each stage module declares everything the rest of the code knows about it:
 
@@ -29,10 +30,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..stage_context import Context  # noqa: F401  (what stages and notebooks run with)
-from . import berry_esseen, capture, examples, moments, recount, train
+from . import assumption1, berry_esseen, capture, examples, moments, recount, train
 
 STAGES = {m.NAME: m for m in (train, capture, moments, berry_esseen, examples,
-                                    recount)}
+                                    recount, assumption1)}
 
 
 def run_stage(cfg, ctx: Context) -> dict:

@@ -12,8 +12,11 @@ FIELDS = {"train": ("checkpoint_epochs",),
           "capture": ("checkpoint_epoch", "batch_size", "n_batches", "repeat", "layers", "protocol"),
           "moments": ("checkpoint_epoch", "n_samples"),
           "berry_esseen": ("checkpoint_epoch", "batch_size", "n_batches", "n_samples"),
-          "examples": ("checkpoint_epoch", "batch_size", "n_batches", "layers")}
-VERSION = {"train": 1, "capture": 2, "moments": 1, "berry_esseen": 1, "examples": 2}
+          "examples": ("checkpoint_epoch", "batch_size", "n_batches", "layers"),
+          "recount": ("checkpoint_epoch", "batch_size", "n_batches", "repeat", "layers", "protocol"),
+          "assumption1": ("checkpoint_epoch", "n_samples")}
+VERSION = {"train": 1, "capture": 2, "moments": 1, "berry_esseen": 1, "examples": 2,
+           "recount": 1, "assumption1": 1}
 
 
 def test_config_reads_fields_versions_and_test_split_from_the_stage_modules():
