@@ -40,10 +40,10 @@ MODEL_VERSION = {m: 1 for m in MODELS}
 VIT = {"patch": 4, "dim": 128, "depth": 6, "heads": 4, "mlp": 512}
 LM = {"dim": 128, "depth": 4, "heads": 4, "mlp": 512}
 # training examples per second (images; text windows of 128 characters for charlm), forward and
-# backward, for `sgnlib.engine.estimate_seconds`: CPU from the step times in presets/beyond.yaml,
-# CUDA rough guesses
-THROUGHPUT = {"cpu": {"resnet18": 40, "vit": 200, "charlm": 200},
-              "cuda": {"resnet18": 8000, "vit": 20000, "charlm": 20000}}
+# backward, for `sgnlib.engine.estimate_seconds`: CPU = 128 / (the measured one-thread CPU seconds
+# per step of presets/beyond.yaml / 1.6) on 2 cores; CUDA rough guesses, not measured
+THROUGHPUT = {"cpu": {"resnet18": 42, "vit": 214, "charlm": 112},
+              "cuda": {"resnet18": 5000, "vit": 15000, "charlm": 10000}}
 
 
 class ResNet18(nn.Module):

@@ -10,10 +10,11 @@ order (5,318,858 bytes, sha256 `CORPUS_SHA256`, pinned: any other content is ref
 UTF-8: 5,318,730 characters, markdown markup included as shipped.
 
 Tokens: characters; the vocabulary `VOCAB` is the corpus's 84 distinct characters, sorted. Split:
-the first 90 % of the characters train, the last 10 % test (whole plays move between the two only
-at the boundary). Examples: consecutive non-overlapping windows of `CONTEXT` + 1 characters; the
-input is the first `CONTEXT`, the targets are the next character at every position (the labels
-tensor is [N, CONTEXT]). Training windows: 37,107; test windows: 4,123.
+the first 90 % of the characters train, the last 10 % test (the cut, at character 4,786,857, falls
+inside one play; the files are in sorted path order, the tragedies last). Examples: consecutive
+non-overlapping windows of `CONTEXT` + 1 characters; the input is the first `CONTEXT`, the targets
+are the next character at every position (the labels tensor is [N, CONTEXT]). Training windows:
+37,107; test windows: 4,123.
 
 Source "synthetic-text" (tests and smoke runs, as CIFAR-10's "synthetic"): 28,700 characters of
 words drawn at random (numpy seed 0) from a fixed list, 200 training windows.
