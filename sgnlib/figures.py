@@ -191,8 +191,10 @@ def resnet_over_epochs(g: pd.DataFrame, name: str, model: str = "resnet20", batc
     return save(fig, name)
 
 
-def ratio_histograms(m: pd.DataFrame, model: str, name: str, source: str = "", layers=None):
-    """Fig 4: distribution of beta/sigma^3 over each layer's dimensions (log bins, normalised per layer)."""
+def ratio_histograms(m: pd.DataFrame, model: str, name: str, source: str = "", layers=None,
+                     ceiling: float | None = None):
+    """Fig 4: distribution of beta/sigma^3 over each layer's dimensions (log bins, normalised per
+    layer); `ceiling`: the largest value a sample of this size allows, drawn dotted."""
     style()
     d = m[m.model == model]
     fig, ax = plt.subplots()
@@ -201,6 +203,8 @@ def ratio_histograms(m: pd.DataFrame, model: str, name: str, source: str = "", l
         h = d[d.layer == layer].sort_values("bin_lo")
         if h["count"].sum():
             ax.step(np.sqrt(h.bin_lo * h.bin_hi), h["count"] / h["count"].sum(), where="mid", color=c, label=layer)
+    if ceiling is not None:
+        ax.axvline(ceiling, color="grey", ls=":", lw=0.9, label=f"one-spike ceiling {ceiling:.1f}")
     _plain_log_ticks(ax)
     ax.set(xlabel=r"$\beta/\sigma^3$ of a weight dimension (dimensionless, $\geq 1$; log scale)",
            ylabel="fraction of the layer's dimensions")

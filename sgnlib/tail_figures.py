@@ -8,7 +8,6 @@ import pandas as pd
 from matplotlib.patches import Patch
 
 from . import figures
-from .tail_histogram import null_band
 
 
 def null_band_of(rows: pd.DataFrame, n: int) -> tuple[float, float, float]:
@@ -17,6 +16,7 @@ def null_band_of(rows: pd.DataFrame, n: int) -> tuple[float, float, float]:
     if "null_q05" in rows and rows.null_q05.notna().any():
         r = rows[rows.null_q05.notna()].iloc[0]
         return float(r.null_q05), float(r.null_q50), float(r.null_q95)
+    from .tail_histogram import null_band  # the statistics (and torch) only for version-1 rows
     return null_band(n)
 
 
@@ -81,7 +81,7 @@ def noise_examples(ex: pd.DataFrame, layer: str, batch_size: int, name: str, sou
                 ax.axis("off")
                 continue
             col = d[(d.kind == k) & (d.dim == ds[c])]
-            ax.hist(col.noise, bins=25, color=figures.OKABE_ITO[r])
+            ax.hist(col.noise, bins=25, color=figures.OKABE_ITO[r], rasterized=True)
             ax.set_title(f"p={col.p.iloc[0]:.2g}, α={col.tail_index_mohammadi.iloc[0]:.2f}", fontsize=7)
             ax.tick_params(labelsize=5)
             ax.ticklabel_format(axis="x", style="sci", scilimits=(-2, 2))
@@ -99,8 +99,9 @@ def noise_across_batch_sizes(ex: pd.DataFrame, layer: str, name: str, source: st
     fig, axes = plt.subplots(1, len(bss), squeeze=False, sharey=True, figsize=(7.0, 2.8))
     for ax, bs in zip(axes[0], bss):
         g = d[d.batch_size == bs]
-        ax.hist(g.groupby("dim").noise.transform(lambda v: (v - v.mean()) / v.std()), bins=40, range=(-6, 6),
-                density=True, color=figures.OKABE_ITO[1])
+        standardized = g.groupby("dim").noise.transform(lambda v: (v - v.mean()) / v.std())
+        ax.hist(standardized, bins=40, range=(-6, 6), density=True, color=figures.OKABE_ITO[1],
+                rasterized=True)
         ax.plot(xs, np.exp(-xs ** 2 / 2) / np.sqrt(2 * np.pi), "k--", lw=0.8, label="N(0, 1)")
         ax.set_title(f"batch {bs}, mean α={g.groupby('dim').tail_index_mohammadi.first().mean():.2f}", fontsize=7)
         ax.set(yscale="log", xlabel="noise / its std")

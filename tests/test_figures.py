@@ -60,7 +60,7 @@ def test_save_returns_the_svg_for_glue(tmp_path, monkeypatch):
     assert saved.axes[0].get_lines()[0].get_ydata().tolist() == [3, 4]
     fig2, ax2 = plt.subplots()
     ax2.plot([1, 2], [3, 4])
-    assert figures.save(fig2, "y")._repr_svg_() == svg  # reproducible bytes
+    assert figures.save(fig2, "x")._repr_svg_() == svg  # reproducible bytes
 
 
 def test_resnet_vs_batch_size_panels_by_block_with_the_papers_values(keep):

@@ -107,10 +107,10 @@ def grid_html(t: pd.DataFrame, uid: str, caption: str) -> str:
 def provenance_html(p: pd.DataFrame, uid: str = "provenance") -> str:
     """The provenance table of the Methods page (what ran where)."""
     cap = ("What ran where, generated from the provenance columns every result row carries "
-           "(sgnlib.tables.provenance). tables: the results tables the configurations wrote; "
-           "epochs: training length of the checkpoint (the paper: 300); repeats: distinct repeat "
-           "indices; configs: committed configurations; commit: git commits the rows were computed "
-           "from (+dirty: an edited working tree).")
+           "(sgnlib.chapters.methods.provenance). tables: the results tables the configurations "
+           "wrote; epochs: training length of the checkpoint (the paper: 300); repeats: distinct "
+           "repeat indices; configs: committed configurations; commit: git commits the rows were "
+           "computed from (+dirty: an edited working tree).")
     return html_table(p.set_index(["scale", "tables"]), uid, cap, index=True,
                       text_columns=("model", "device", "commit", "date"))
 

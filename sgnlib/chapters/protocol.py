@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .. import architecture_measures, counting_rules, presets, protocol_study as ps, reader
+from .. import architecture_measures, counting_rules, protocol_study as ps, reader
 from .common import PAPER_EPOCHS
 from .html import effect_grid_html, headed_table_html, html_table, show
 
@@ -146,7 +146,9 @@ def resnet_facts(rs: pd.DataFrame) -> dict[str, str]:
 
 
 def coverage(g: pd.DataFrame) -> pd.DataFrame:
-    """Per factor of the protocol preset's capture configurations: planned and committed."""
+    """Per factor of the protocol preset's capture configurations: planned and committed (the
+    preset's expansion imports the configuration and its stages)."""
+    from .. import presets
     data = {"source": g.data_source.iloc[0], "sha256": g.data_sha256.iloc[0]}
     return ps.coverage(presets.expand(presets.load("protocol"), data), set(g.config_id))
 
