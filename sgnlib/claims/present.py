@@ -1,11 +1,11 @@
 """The claims as the report chapter shows them: HTML tables of verdicts (scales side by side, one
 table per theme), the counts of empirical claims per scale, and the gap per paper table, built with
-`sgnlib.tables.html_table`."""
+`sgnlib.chapters.html.html_table`."""
 from __future__ import annotations
 
 import pandas as pd
 
-from ..tables import ABOVE_TINT, BELOW_TINT, html_table
+from ..chapters.html import ABOVE_TINT, BELOW_TINT, html_table
 from .core import VOCABULARY
 
 COLOURS = {"REPRODUCED": ABOVE_TINT, "NOT REPRODUCED": BELOW_TINT, "PARTLY": "#f3e6c4", "NO DATA": "#eeeeee",
