@@ -15,7 +15,7 @@ from .text_data import n_train_examples
 from .hyperparameters import CAPTURE_PROTOCOL, PROTOCOL_CHOICES, Recipe
 from .stats.shapiro import N_MAX, N_MIN
 
-BN_MODELS = ("alexnet_bn", "resnet20", "resnet56")
+BN_MODELS = ("alexnet_bn", "resnet20", "resnet56", "resnet18")
 
 
 def test_split(t, data_sha256):

@@ -273,3 +273,12 @@ def test_a_folder_of_image_results_takes_the_text_results_of_the_same_preset():
         data_refusal("F", {"a": image}, [other, text])
     other_text = {"data_source": td.SYNTHETIC, "data_sha256": "d" * 64}
     assert data_refusal("F", {"a": image, "b": {"config": text}}, [other_text])
+
+
+def test_resnet18_has_batchnorm_so_a_capture_may_use_running_statistics():
+    cfg = Config.from_dict({"stage": "capture", "model": "resnet18", "epochs": 2,
+                            "data_source": "synthetic", "checkpoint_epoch": 2, "batch_size": 8,
+                            "n_batches": 20, "repeat": 0, "protocol": {"bn": "running"}})
+    assert dict(cfg.protocol) == {"bn": "running"}
+    with pytest.raises(ConfigError, match="changes nothing for vit"):
+        Config.from_dict({**cfg.to_dict(), "model": "vit"})
