@@ -1,5 +1,5 @@
-"""Two measures of how close an architecture's Table 1 cells come to the paper's, fixed on 2026-12-02
-before any result of the networks that fit text and tables (`alexnet_text_tables`,
+"""Two measures of how close an architecture's Table 1 cells come to the paper's, fixed on
+2026-12-02 before any result of the networks that fit text and tables (`alexnet_text_tables`,
 `alexnet_text_tables_p5`) existed, and applied alike to every AlexNet architecture.
 
 Corresponding layers: a layer of ours corresponds to the paper's layer of the same name when its
@@ -29,19 +29,31 @@ BATCHES = (64, 128, 256, 512)
 
 
 def paper_cells(n_batches: int = 200) -> pd.DataFrame:
-    """Table 1's AlexNet cells at `n_batches`: layer, batch_size, weight_size, paper (% Gaussian)."""
+    """Table 1's AlexNet cells at `n_batches`: layer, batch_size, weight_size, paper (%
+    Gaussian)."""
     p = paper_tables()
-    p = p[(p.table == 1) & (p.model == "alexnet") & (p.n_batches == n_batches) & p.batch_size.isin(BATCHES)]
-    return p.rename(columns={"gauss_pct_mean": "paper"})[["layer", "batch_size", "weight_size", "paper"]]
+    p = p[
+        (p.table == 1)
+        & (p.model == "alexnet")
+        & (p.n_batches == n_batches)
+        & p.batch_size.isin(BATCHES)
+    ]
+    return p.rename(columns={"gauss_pct_mean": "paper"})[
+        ["layer", "batch_size", "weight_size", "paper"]
+    ]
 
 
 def cells(g: pd.DataFrame, model: str, n_batches: int = 200) -> pd.DataFrame:
-    """Our mean per corresponding cell of `model` (rows of one architecture, any factor already chosen)
-    beside the paper's: layer, batch_size, ours, paper."""
+    """Our mean per corresponding cell of `model` (rows of one architecture, any factor already
+    chosen) beside the paper's: layer, batch_size, ours, paper."""
     g = g[(g.model == model) & (g.n_batches == n_batches) & g.batch_size.isin(BATCHES)]
-    ours = g.groupby(["layer", "batch_size"]).agg(ours=(RULE, "mean"), d=("d", "first")).reset_index()
+    ours = (
+        g.groupby(["layer", "batch_size"]).agg(ours=(RULE, "mean"), d=("d", "first")).reset_index()
+    )
     out = ours.merge(paper_cells(n_batches), on=["layer", "batch_size"])
-    return out[out.d == out.weight_size][["layer", "batch_size", "ours", "paper"]].reset_index(drop=True)
+    return out[out.d == out.weight_size][["layer", "batch_size", "ours", "paper"]].reset_index(
+        drop=True
+    )
 
 
 def distance(c: pd.DataFrame) -> float:
@@ -50,7 +62,8 @@ def distance(c: pd.DataFrame) -> float:
 
 
 def slopes(c: pd.DataFrame) -> pd.DataFrame:
-    """Per layer: slope of ours and of the paper's % Gaussian against log2(batch) (pp per doubling)."""
+    """Per layer: slope of ours and of the paper's % Gaussian against log2(batch) (pp per
+    doubling)."""
     rows = []
     for layer, part in c.groupby("layer", sort=False):
         if part.batch_size.nunique() < 2:
@@ -104,7 +117,11 @@ def architectures(g: pd.DataFrame, baseline: str = "alexnet", variants=None,
         c = cells(f[f.factor == factor], arch, n_batches)
         if not len(c):
             continue
-        verdict = "baseline" if arch == baseline else judge(c, base, spread) if len(base) else "no baseline"
+        verdict = (
+            "baseline"
+            if arch == baseline
+            else judge(c, base, spread) if len(base) else "no baseline"
+        )
         rows.append({"architecture": arch, "layers": c.layer.nunique(), "cells": len(c),
                      "distance": distance(c), "slope_error": slope_error(c), "judgement": verdict})
     out = pd.DataFrame(rows, columns=["architecture", "layers", "cells", "distance", "slope_error",

@@ -6,11 +6,17 @@ import math
 
 # recipe ranges; milestones are in units of a 300-epoch schedule and may repeat (a repeated
 # milestone decays twice at once; [300, 300] never decays within the run)
-RECIPE_RANGES = {"lr": (lambda v: v > 0, "> 0"), "momentum": (lambda v: 0 <= v < 1, "in [0, 1)"),
-                 "weight_decay": (lambda v: v >= 0, ">= 0"), "lr_decay": (lambda v: 0 < v <= 1, "in (0, 1]"),
-                 "batch_size": (lambda v: v >= 1, ">= 1"),
-                 "milestones": (lambda v: all(0 <= m <= 300 for m in v) and list(v) == sorted(v),
-                                "non-decreasing epochs in 0..300")}
+RECIPE_RANGES = {
+    "lr": (lambda v: v > 0, "> 0"),
+    "momentum": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "weight_decay": (lambda v: v >= 0, ">= 0"),
+    "lr_decay": (lambda v: 0 < v <= 1, "in (0, 1]"),
+    "batch_size": (lambda v: v >= 1, ">= 1"),
+    "milestones": (
+        lambda v: all(0 <= m <= 300 for m in v) and list(v) == sorted(v),
+        "non-decreasing epochs in 0..300",
+    ),
+}
 
 
 class ConfigError(ValueError):
@@ -32,8 +38,11 @@ def recipe_value(name, v, default):
     else:
         ok = isinstance(v, bool) if kind is bool else _is_int(v)
     if not ok:
-        want = {tuple: "a list of integer epochs", float: "a finite number", bool: "true or false"}.get(
-            kind, "an integer")
+        want = {
+            tuple: "a list of integer epochs",
+            float: "a finite number",
+            bool: "true or false",
+        }.get(kind, "an integer")
         raise ConfigError(f"recipe {name} must be {want}, got {v!r} ({type(v).__name__})")
     check, text = RECIPE_RANGES.get(name, (lambda _: True, ""))
     if not check(v):

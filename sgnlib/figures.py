@@ -1,6 +1,7 @@
-"""The book's figures (paper Figs 1-6, theory checks; Figs 7-9 are in `sgnlib.tail_figures`): each function draws from tidy result tables, saves
-figures/<name>.svg (vector: sharp at any zoom, smaller than a 2x raster) and returns it (`Saved`),
-which the notebooks glue into a numbered MyST figure with
+"""The book's figures (paper Figs 1-3 and 6, the theory checks, the training demo; Figs 4-5 and the
+Berry-Esseen check are in `sgnlib.moment_figures`, Figs 7-9 in `sgnlib.tail_figures`): each function
+draws from tidy result tables, saves figures/<name>.svg (vector: sharp at any zoom, smaller than a
+2x raster) and returns it (`Saved`), which the notebooks glue into a numbered MyST figure with
 caption and alt text. Colours: Okabe-Ito (colour-blind safe) for up to eight categories, viridis for
 ordered ones (batch sizes), small multiples beyond; ours solid, the paper's dashed.
 """
@@ -38,7 +39,8 @@ def style():
 
 
 def colours(n: int, ordered: bool = False) -> list:
-    """n colours: viridis for an ordered variable, else Okabe-Ito (more than eight: use small multiples)."""
+    """n colours: viridis for an ordered variable, else Okabe-Ito (more than eight: use small
+    multiples)."""
     if ordered:
         return list(plt.cm.viridis(np.linspace(0, 0.85, n)))
     if n > len(OKABE_ITO):
@@ -47,7 +49,8 @@ def colours(n: int, ordered: bool = False) -> list:
 
 
 class Saved:
-    """A saved figure: its SVG for glue and IPython under any backend; other attributes are the figure's."""
+    """A saved figure: its SVG for glue and IPython under any backend; other attributes are the
+    figure's."""
 
     def __init__(self, fig, path):
         self.figure, self.path, self.name, self._svg = fig, path, path.stem, path.read_text()
@@ -74,7 +77,7 @@ def save(fig, name: str) -> Saved:
     return Saved(fig, path)
 
 
-def _plain_log_ticks(ax, ticks=(1, 2, 3, 5, 10, 20, 30, 50, 100)):
+def plain_log_ticks(ax, ticks=(1, 2, 3, 5, 10, 20, 30, 50, 100)):
     """A log x axis with plain numbers (not powers of ten) as ticks."""
     from matplotlib.ticker import FixedLocator, NullFormatter, ScalarFormatter
     ax.set_xscale("log")
@@ -83,13 +86,16 @@ def _plain_log_ticks(ax, ticks=(1, 2, 3, 5, 10, 20, 30, 50, 100)):
     ax.xaxis.set_minor_formatter(NullFormatter())
 
 
-def _legend_below(fig, axes, extra=(), ncol=4, bottom=0.1):
-    """One legend under the panels: every labelled artist once, then `extra` (handle, label) pairs."""
+def legend_below(fig, axes, extra=(), ncol=4, bottom=0.1):
+    """One legend under the panels: every labelled artist once, then `extra` (handle, label)
+    pairs."""
     seen = {}
     for ax in np.ravel(axes):
         seen.update({lab: h for h, lab in zip(*ax.get_legend_handles_labels()) if lab not in seen})
     seen.update({lab: h for h, lab in extra})
-    fig.legend(list(seen.values()), list(seen), loc="lower center", ncol=ncol, fontsize=7, frameon=False)
+    fig.legend(
+        list(seen.values()), list(seen), loc="lower center", ncol=ncol, fontsize=7, frameon=False
+    )
     fig.set_layout_engine("tight", rect=(0, bottom, 1, 1))
 
 
@@ -99,7 +105,9 @@ def _panel_vs_batch(ax, grid, ref, layers, cols, nb):
     for i, (c, layer) in enumerate(zip(cols, layers)):
         if layer in mean.index.get_level_values(0):
             s, e = mean.loc[layer], std.loc[layer]
-            ax.plot(s.index, s.values, "-", marker=MARKERS[i % len(MARKERS)], color=c, ms=3, label=layer)
+            ax.plot(
+                s.index, s.values, "-", marker=MARKERS[i % len(MARKERS)], color=c, ms=3, label=layer
+            )
             if e.notna().any():
                 ax.fill_between(s.index, s - e.fillna(0), s + e.fillna(0), color=c, alpha=0.2, lw=0)
         r = ref[ref.layer == layer].sort_values("batch_size")
@@ -109,8 +117,11 @@ def _panel_vs_batch(ax, grid, ref, layers, cols, nb):
     ax.set_xscale("log", base=2)
 
 
-def gaussianity_vs_batch_size(g: pd.DataFrame, paper: pd.DataFrame, model: str, name: str, source: str = ""):
-    """Fig 2: % Gaussian per layer vs batch size, a panel per n_batches; ours solid (± 1 std), paper dashed."""
+def gaussianity_vs_batch_size(
+    g: pd.DataFrame, paper: pd.DataFrame, model: str, name: str, source: str = ""
+):
+    """Fig 2: % Gaussian per layer vs batch size, a panel per n_batches; ours solid (± 1 std), paper
+    dashed."""
     style()
     grid = final_rows(g, model)
     nbs, layers = sorted(grid.n_batches.unique()), layer_order(grid.layer)
@@ -121,13 +132,14 @@ def gaussianity_vs_batch_size(g: pd.DataFrame, paper: pd.DataFrame, model: str, 
         ax.set_title(f"{nb} minibatches per capture", fontsize=9)
         ax.set_xlabel("batch size (images per minibatch, log scale)")
     axes[0][0].set_ylabel(PCT)
-    _legend_below(fig, axes, (OURS, PAPER, NULL), ncol=5, bottom=0.14)
+    legend_below(fig, axes, (OURS, PAPER, NULL), ncol=5, bottom=0.14)
     return save(fig, name)
 
 
 def resnet_vs_batch_size(g: pd.DataFrame, paper: pd.DataFrame, name: str, n_batches: int = 200,
                          model: str = "resnet56"):
-    """Fig 3: ResNet-56's paper layers vs batch size, small multiples by block; ours solid, paper dashed."""
+    """Fig 3: ResNet-56's paper layers vs batch size, small multiples by block; ours solid, paper
+    dashed."""
     style()
     grid, ref = final_rows(g, model), paper[(paper.model == model) & (paper.n_batches == n_batches)]
     fig, axes = plt.subplots(1, 4, sharey=True, figsize=(7.0, 3.4))
@@ -139,14 +151,22 @@ def resnet_vs_batch_size(g: pd.DataFrame, paper: pd.DataFrame, name: str, n_batc
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=6, loc="best")
     axes[0].set_ylabel(PCT)
-    _legend_below(fig, [], (OURS, PAPER, NULL), ncol=3, bottom=0.08)
+    legend_below(fig, [], (OURS, PAPER, NULL), ncol=3, bottom=0.08)
     return save(fig, name)
 
 
 def _series(ax, d, layers, title):
     """One line per layer of d[(layer, checkpoint_epoch)], the null ceiling dotted."""
     for i, (c, layer) in enumerate(zip(colours(len(layers)), layers)):
-        ax.plot(d.loc[layer].index, d.loc[layer].values, "-", marker=MARKERS[i], ms=3, color=c, label=layer)
+        ax.plot(
+            d.loc[layer].index,
+            d.loc[layer].values,
+            "-",
+            marker=MARKERS[i],
+            ms=3,
+            color=c,
+            label=layer,
+        )
     ax.axhline(95, color="grey", lw=0.7, ls=":", label="_null")
     ax.set_title(title, fontsize=9)
 
@@ -159,8 +179,8 @@ def _by_epoch(g, models_, batch_size, n_batches):
 
 def gaussianity_over_epochs(g: pd.DataFrame, models_: list[str], name: str, source: str = "",
                             batch_size: int = 128, n_batches: int = 200, marks=()):
-    """Fig 1: % Gaussian per layer at each checkpoint (batch 128, 200 minibatches), a panel per model;
-    `marks`: epochs drawn as thin vertical lines (the learning-rate drops)."""
+    """Fig 1: % Gaussian per layer at each checkpoint (batch 128, 200 minibatches), a panel per
+    model; `marks`: epochs drawn as thin vertical lines (the learning-rate drops)."""
     style()
     d = _by_epoch(g, models_, batch_size, n_batches)
     fig, axes = plt.subplots(1, len(models_), squeeze=False, sharey=True, figsize=(7.0, 3.6))
@@ -171,18 +191,23 @@ def gaussianity_over_epochs(g: pd.DataFrame, models_: list[str], name: str, sour
             ax.axvline(e, color="grey", lw=0.8, ls="-", alpha=0.5)
         ax.set_xlabel("training epoch of the checkpoint")
     axes[0][0].set_ylabel(PCT)
-    _legend_below(fig, axes, (NULL,), ncol=7, bottom=0.08)
+    legend_below(fig, axes, (NULL,), ncol=7, bottom=0.08)
     return save(fig, name)
 
 
 def resnet_over_epochs(g: pd.DataFrame, name: str, model: str = "resnet20", batch_size: int = 128,
                        n_batches: int = 200, block_layers=(1, 6)):
-    """Fig 6: ResNet-20 over training by block: first/final layer, first and sixth convolution per block."""
+    """Fig 6: ResNet-20 over training by block: first/final layer, first and sixth convolution per
+    block."""
     style()
     d = _by_epoch(g, [model], batch_size, n_batches).loc[model]
     fig, axes = plt.subplots(1, 4, sharey=True, figsize=(7.0, 3.2))
     for ax, (title, prefixes) in zip(axes, RESNET_GROUPS.items()):
-        want = [f"{prefixes[0]} Layer {k}" for k in block_layers] if prefixes[0].startswith("Block") else prefixes
+        want = (
+            [f"{prefixes[0]} Layer {k}" for k in block_layers]
+            if prefixes[0].startswith("Block")
+            else prefixes
+        )
         _series(ax, d, [l for l in want if l in d.index.get_level_values(0)], title)
         ax.set_xlabel("epoch")
         if ax.get_legend_handles_labels()[0]:
@@ -191,75 +216,15 @@ def resnet_over_epochs(g: pd.DataFrame, name: str, model: str = "resnet20", batc
     return save(fig, name)
 
 
-def ratio_histograms(m: pd.DataFrame, model: str, name: str, source: str = "", layers=None,
-                     ceiling: float | None = None):
-    """Fig 4: distribution of beta/sigma^3 over each layer's dimensions (log bins, normalised per
-    layer); `ceiling`: the largest value a sample of this size allows, drawn dotted."""
-    style()
-    d = m[m.model == model]
-    fig, ax = plt.subplots()
-    layers = layers or layer_order(d.layer)
-    for c, layer in zip(colours(len(layers)), layers):
-        h = d[d.layer == layer].sort_values("bin_lo")
-        if h["count"].sum():
-            ax.step(np.sqrt(h.bin_lo * h.bin_hi), h["count"] / h["count"].sum(), where="mid", color=c, label=layer)
-    if ceiling is not None:
-        ax.axvline(ceiling, color="grey", ls=":", lw=0.9, label=f"one-spike ceiling {ceiling:.1f}")
-    _plain_log_ticks(ax)
-    ax.set(xlabel=r"$\beta/\sigma^3$ of a weight dimension (dimensionless, $\geq 1$; log scale)",
-           ylabel="fraction of the layer's dimensions")
-    ax.legend(fontsize=7, ncol=2)
-    return save(fig, name)
-
-
-def fig5_spines(m: pd.DataFrame, spines: dict, model: str, name: str):
-    """Fig 5: beta/sigma^3 histogram per layer, spines at its Gaussian fraction (ours solid, paper dashed)."""
-    style()
-    fig, axes = plt.subplots(1, len(spines), squeeze=False, sharey=True, figsize=(7.0, 3.8))
-    for ax, (layer, sp) in zip(axes[0], spines.items()):
-        h = m[(m.model == model) & (m.layer == layer)].sort_values("bin_lo")
-        ax.step(np.sqrt(h.bin_lo * h.bin_hi), h["count"] / h["count"].sum(), where="mid", color="grey", label="_h")
-        for c, (_, r) in zip(colours(len(sp), ordered=True), sp.iterrows()):
-            ax.axvline(r.ratio, color=c, lw=1.2, label=f"batch {int(r.batch_size)}")
-            if pd.notna(r.paper_ratio):
-                ax.axvline(r.paper_ratio, color=c, lw=0.9, ls="--", label=f"_paper {int(r.batch_size)}")
-        _plain_log_ticks(ax, (1, 3, 10, 30, 100))
-        ax.set_title(layer, fontsize=9)
-        ax.set_xlabel(r"$\beta/\sigma^3$ (log scale)")
-    axes[0][0].set_ylabel("fraction of dimensions")
-    _legend_below(fig, axes, [(Line2D([], [], color="k"), "ours"),
-                              (Line2D([], [], color="k", ls="--"), "at the paper's fraction")], ncol=4, bottom=0.16)
-    return save(fig, name)
-
-
-def berry_esseen_layers(be: pd.DataFrame, name: str, source: str = ""):
-    """Berry-Esseen per layer: median distance to Phi (solid), eq-13 bound (dashed), 200-sample floor (dotted)."""
-    style()
-    layers = layer_order(be.layer)
-    nrow = -(-len(layers) // 3)
-    fig, axes = plt.subplots(nrow, 3, squeeze=False, sharex=True, sharey=True, figsize=(7.0, 2.2 * nrow + 0.6))
-    for ax, layer in zip(axes.ravel(), layers):
-        d = be[be.layer == layer].sort_values("batch_size")
-        ax.plot(d.batch_size, d.ks_q50, "-o", ms=3, color=OKABE_ITO[0], label="distance to Φ (median)")
-        ax.plot(d.batch_size, d.bound_q50, "--", color=OKABE_ITO[1], label="eq-13 bound (median)")
-        ax.axhline(be.null_ks_q50.iloc[0], color="grey", ls=":", lw=0.8, label="200-sample floor")
-        ax.set_xscale("log", base=2)
-        ax.set_yscale("log")
-        ax.set_title(layer, fontsize=9)
-    for ax in axes.ravel()[len(layers):]:
-        ax.axis("off")
-    plt.setp(axes[-1], xlabel="batch size (log)")
-    plt.setp(axes[:, 0], ylabel=r"$\sup_x|F - \Phi|$")
-    _legend_below(fig, axes, ncol=3, bottom=0.07)
-    return save(fig, name)
-
-
 def berry_esseen_plot(laws, ns, distance_fn, bound_fn, name: str):
-    """Theory: sup|F_n - Phi| of a standardized sum (solid) and the Berry-Esseen bound (dashed), per law."""
+    """Theory: sup|F_n - Phi| of a standardized sum (solid) and the Berry-Esseen bound (dashed), per
+    law."""
     style()
     fig, ax = plt.subplots()
     for c, law in zip(colours(len(laws)), laws):
-        ax.plot(ns, [distance_fn(law, n) for n in ns], "-o", ms=3, color=c, label=f"{law}: distance")
+        ax.plot(
+            ns, [distance_fn(law, n) for n in ns], "-o", ms=3, color=c, label=f"{law}: distance"
+        )
         ax.plot(ns, [bound_fn(law, n) for n in ns], "--", color=c, label=f"{law}: bound")
     ax.set(xscale="log", yscale="log", xlabel="n, summands (the batch size; log scale)",
            ylabel=r"$\sup_x|F_n(x) - \Phi(x)|$ (log scale)")
@@ -268,12 +233,20 @@ def berry_esseen_plot(laws, ns, distance_fn, bound_fn, name: str):
 
 
 def prop2_errors(dts, err_h, err_i, name: str):
-    """Theory: max relative error of momentum SGD's stationary covariance against eq 33, over the step."""
+    """Theory: max relative error of momentum SGD's stationary covariance against eq 33, over the
+    step."""
     style()
     fig, ax = plt.subplots()
-    ax.loglog(dts, err_h, "-o", color=OKABE_ITO[0], label="noise covariance H (D = Δt H): Prop 2 applies")
-    ax.loglog(dts, err_i, "-s", color=OKABE_ITO[1], label="noise covariance I (D not proportional to H)")
-    ax.set(xlabel=r"time step $\Delta t$ (log scale)", ylabel=r"max rel. error of $\Sigma_\theta$ vs eq 33")
+    ax.loglog(
+        dts, err_h, "-o", color=OKABE_ITO[0], label="noise covariance H (D = Δt H): Prop 2 applies"
+    )
+    ax.loglog(
+        dts, err_i, "-s", color=OKABE_ITO[1], label="noise covariance I (D not proportional to H)"
+    )
+    ax.set(
+        xlabel=r"time step $\Delta t$ (log scale)",
+        ylabel=r"max rel. error of $\Sigma_\theta$ vs eq 33",
+    )
     ax.legend(fontsize=7)
     return save(fig, name)
 

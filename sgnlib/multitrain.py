@@ -33,7 +33,11 @@ def job_data(spec: dict | None, device):
         g = torch.Generator().manual_seed(int(spec.get("seed", 0)))
         n = int(spec["random"])
         x = torch.randn(n, 3, 32, 32, generator=g).to(device)
-        return x, torch.randint(0, 10, (n,), generator=g).to(device), {"source": f"random normal ({n} images)"}
+        return (
+            x,
+            torch.randint(0, 10, (n,), generator=g).to(device),
+            {"source": f"random normal ({n} images)"},
+        )
     return load_cifar10(device=device, **spec)
 
 
@@ -69,17 +73,35 @@ def _worker(i, job, device, threads, barrier, results):
         t1 = time.time()
         if not started:  # finished from its checkpoint without training: release the others
             ready()
-        resumed = out.get("resumed_from")  # rows of epochs trained before this call are not timed here
+        resumed = out.get(
+            "resumed_from"
+        )  # rows of epochs trained before this call are not timed here
         done = int(Path(resumed).stem.rsplit("epoch", 1)[1]) if resumed else 0
         h = [r for r in out["history"] if r["epoch"] > done]
         start = started[0]
-        ends = [start + e for e in itertools.accumulate(r["epoch_s"] for r in h)]  # epoch ends (approx.)
-        row = {"name": name, "model": job["model_name"], "seed": job.get("seed", 0), "step": out.get("step"),
-               "n_images": int(x.shape[0]), "epochs": len(h), "img_per_s": _steady_img_per_s(h),
-               "setup_s": out.get("setup_s", 0.0), "train_s": t1 - t0, "start": start, "end": t1,
-               "epoch_ends": ends, "history": h, "final_train_loss": h[-1]["train_loss"] if h else None,
-               "checkpoints": out["checkpoints"]}
-        if return_model:  # as bytes: shared-memory tensors would need this process alive when received
+        ends = [
+            start + e for e in itertools.accumulate(r["epoch_s"] for r in h)
+        ]  # epoch ends (approx.)
+        row = {
+            "name": name,
+            "model": job["model_name"],
+            "seed": job.get("seed", 0),
+            "step": out.get("step"),
+            "n_images": int(x.shape[0]),
+            "epochs": len(h),
+            "img_per_s": _steady_img_per_s(h),
+            "setup_s": out.get("setup_s", 0.0),
+            "train_s": t1 - t0,
+            "start": start,
+            "end": t1,
+            "epoch_ends": ends,
+            "history": h,
+            "final_train_loss": h[-1]["train_loss"] if h else None,
+            "checkpoints": out["checkpoints"],
+        }
+        if (
+            return_model
+        ):  # as bytes: shared-memory tensors would need this process alive when received
             buf = io.BytesIO()
             torch.save({k: v.detach().cpu() for k, v in out["model"].state_dict().items()}, buf)
             row["state_dict"] = buf.getvalue()
@@ -90,26 +112,33 @@ def _worker(i, job, device, threads, barrier, results):
 
 
 def _overlap_rate(row, until: float) -> float:
-    """img/s over the epochs after the first that ended by `until` (all jobs still training), or nan."""
+    """img/s over the epochs after the first that ended by `until` (all jobs still training), or
+    nan."""
     k = [j for j, e in enumerate(row["epoch_ends"]) if j > 0 and e <= until]
-    return len(k) * row["n_images"] / sum(row["history"][j]["epoch_s"] for j in k) if k else float("nan")
+    return (
+        len(k) * row["n_images"] / sum(row["history"][j]["epoch_s"] for j in k)
+        if k
+        else float("nan")
+    )
 
 
-def train_many(jobs: list[dict], device="cuda", *, threads: int | None = None, timeout: float | None = None) -> dict:
+def train_many(
+    jobs: list[dict], device="cuda", *, threads: int | None = None, timeout: float | None = None
+) -> dict:
     """Run several `train` calls at once, one process each, on one device; return their throughput.
 
-    jobs: dicts of `train` keyword arguments (model_name, recipe, seed, fast, amp, checkpoint_dir, ...)
-    plus optional "name", "data" (see `job_data`; default CIFAR-10 "auto"), "test_data" (same form)
-    and "return_model" (True: the result carries the final state_dict, `torch.save` bytes: read it
-    with `torch.load(io.BytesIO(b), weights_only=True)`). threads: torch threads per process
-    (default on CPU: the cores divided among the jobs). timeout: seconds before stragglers are killed.
-    The jobs prepare their steps (compile, capture) in parallel, then start their epoch loops
-    together (`train`'s `ready` hook). Returns {"device", "jobs": [{name, model, step, img_per_s
-    (median over epochs after the first), img_per_s_overlap (epochs after the first that ended
-    while every job was still training; nan if none), setup_s, train_s, history, ...}],
-    "total_img_per_s" (sum of img_per_s), "total_img_per_s_overlap", "wall_s", "overlap_s" (how
-    long all loops ran at once)}. Size the jobs to take similar time for a fair "together" number.
-    A failed job raises RuntimeError naming it.
+    jobs: dicts of `train` keyword arguments (model_name, recipe, seed, fast, amp, checkpoint_dir,
+    ...) plus optional "name", "data" (see `job_data`; default CIFAR-10 "auto"), "test_data" (same
+    form) and "return_model" (True: the result carries the final state_dict, `torch.save` bytes:
+    read it with `torch.load(io.BytesIO(b), weights_only=True)`). threads: torch threads per process
+    (default on CPU: the cores divided among the jobs). timeout: seconds before stragglers are
+    killed. The jobs prepare their steps (compile, capture) in parallel, then start their epoch
+    loops together (`train`'s `ready` hook). Returns {"device", "jobs": [{name, model, step,
+    img_per_s (median over epochs after the first), img_per_s_overlap (epochs after the first that
+    ended while every job was still training; nan if none), setup_s, train_s, history, ...}],
+    "total_img_per_s" (sum of img_per_s), "total_img_per_s_overlap", "wall_s", "overlap_s" (how long
+    all loops ran at once)}. Size the jobs to take similar time for a fair "together" number. A
+    failed job raises RuntimeError naming it.
     """
     if not jobs:
         raise ValueError("train_many needs at least one job")
@@ -119,7 +148,10 @@ def train_many(jobs: list[dict], device="cuda", *, threads: int | None = None, t
     ctx = mp.get_context("spawn")
     barrier, results = ctx.Barrier(len(jobs)), ctx.Queue()
     t0 = time.time()
-    procs = [ctx.Process(target=_worker, args=(i, job, device, threads, barrier, results)) for i, job in enumerate(jobs)]
+    procs = [
+        ctx.Process(target=_worker, args=(i, job, device, threads, barrier, results))
+        for i, job in enumerate(jobs)
+    ]
     for p in procs:
         p.start()
     got = {}
@@ -139,11 +171,18 @@ def train_many(jobs: list[dict], device="cuda", *, threads: int | None = None, t
                 p.kill()
                 p.join()
     wall = time.time() - t0
-    failed = {i: got.get(i, {"error": f"no result (exit code {procs[i].exitcode})"}) for i in range(len(jobs))
-              if "error" in got.get(i, {"error": ""})}
+    failed = {
+        i: got.get(i, {"error": f"no result (exit code {procs[i].exitcode})"})
+        for i in range(len(jobs))
+        if "error" in got.get(i, {"error": ""})
+    }
     if failed:
-        raise RuntimeError("train_many: " + "; ".join(f"job {i} ({jobs[i].get('model_name')}): {r['error']}"
-                                                       for i, r in failed.items()))
+        raise RuntimeError(
+            "train_many: "
+            + "; ".join(
+                f"job {i} ({jobs[i].get('model_name')}): {r['error']}" for i, r in failed.items()
+            )
+        )
     rows = [got[i] for i in range(len(jobs))]
     first_end = min(r["end"] for r in rows)
     for r in rows:

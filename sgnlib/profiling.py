@@ -14,8 +14,14 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 # ops that read device data back to the host (or need its size) before they can return
-SYNC_OPS = {"aten._local_scalar_dense.default", "aten.nonzero.default", "aten.masked_select.default",
-            "aten.unique_consecutive.default", "aten._unique2.default", "aten.repeat_interleave.Tensor"}
+SYNC_OPS = {
+    "aten._local_scalar_dense.default",
+    "aten.nonzero.default",
+    "aten.masked_select.default",
+    "aten.unique_consecutive.default",
+    "aten._unique2.default",
+    "aten.repeat_interleave.Tensor",
+}
 
 
 class _Recorder(TorchDispatchMode):
@@ -27,12 +33,23 @@ class _Recorder(TorchDispatchMode):
         name = str(func)
         if name in SYNC_OPS:
             self.counts[name] += 1
-        elif name in ("aten.index.Tensor", "aten.index_put.default", "aten.index_put_.default") and any(
-                isinstance(i, torch.Tensor) and i.dtype == torch.bool for i in args[1] if i is not None):
-            self.counts["boolean-mask indexing"] += 1  # its size depends on the data: nonzero inside
+        elif name in (
+            "aten.index.Tensor",
+            "aten.index_put.default",
+            "aten.index_put_.default",
+        ) and any(
+            isinstance(i, torch.Tensor) and i.dtype == torch.bool for i in args[1] if i is not None
+        ):
+            self.counts[
+                "boolean-mask indexing"
+            ] += 1  # its size depends on the data: nonzero inside
         elif name == "aten._to_copy.default" and kwargs and kwargs.get("device") is not None:
             src = args[0]
-            if isinstance(src, torch.Tensor) and src.device.type != "cpu" and torch.device(kwargs["device"]).type == "cpu":
+            if (
+                isinstance(src, torch.Tensor)
+                and src.device.type != "cpu"
+                and torch.device(kwargs["device"]).type == "cpu"
+            ):
                 self.counts["device-to-host copy"] += 1
         return func(*args, **(kwargs or {}))
 

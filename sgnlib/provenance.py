@@ -36,7 +36,8 @@ def device_name(device) -> str:
     device = torch.device(device)
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    return f"cpu ({platform.processor() or platform.machine()}, {os.cpu_count()} cores, {torch.get_num_threads()} threads)"
+    arch = platform.processor() or platform.machine()
+    return f"cpu ({arch}, {os.cpu_count()} cores, {torch.get_num_threads()} threads)"
 
 
 def resolve_device(device: str = "auto") -> torch.device:
@@ -46,7 +47,8 @@ def resolve_device(device: str = "auto") -> torch.device:
 
 
 def provenance(device, data_info: dict | None = None, test_info: dict | None = None) -> dict:
-    """The columns above; test_source / test_sha256 only when `test_info` (the test split's) is given."""
+    """The columns above; test_source / test_sha256 only when `test_info` (the test split's) is
+    given."""
     data_info = data_info or {}
     out = {
         "git_commit": git_commit(),

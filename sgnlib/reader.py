@@ -34,8 +34,8 @@ def paper_tables() -> pd.DataFrame:
 
 
 def without_options(g: pd.DataFrame) -> pd.DataFrame:
-    """Rows captured and trained with the scale's own protocol: no capture option (`protocol`) and no
-    recipe change (`recipe`) recorded, i.e. the rows a paper table is compared with."""
+    """Rows captured and trained with the scale's own protocol: no capture option (`protocol`) and
+    no recipe change (`recipe`) recorded, i.e. the rows a paper table is compared with."""
     for col in ("protocol", "recipe"):
         if col in g:
             g = g[g[col].isna() | g[col].astype(str).isin(["", "{}", "nan"])]
@@ -79,7 +79,9 @@ def ours_vs_paper(g: pd.DataFrame, model: str, n_batches: int, rule: str = RULE)
     """`final_grid` at `n_batches` beside the paper's cells: layer, batch_size, ours_mean, ours_std,
     degenerate_pct, repeats, paper_mean, paper_std."""
     grid = final_grid(g, model, rule)
-    grid = grid[grid.n_batches == n_batches].rename(columns={"value": "ours_mean", "std": "ours_std"})
+    grid = grid[grid.n_batches == n_batches].rename(
+        columns={"value": "ours_mean", "std": "ours_std"}
+    )
     degenerate = final_grid(g, model, "degenerate_pct").rename(columns={"value": "degenerate_pct"})
     grid = grid.merge(degenerate[["n_batches", "layer", "batch_size", "degenerate_pct"]],
                       on=["n_batches", "layer", "batch_size"], how="left")

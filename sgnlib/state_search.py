@@ -7,11 +7,12 @@ the networks that fit the paper's text and tables existed; the measures are thos
 Candidates (`grid_candidates`): every state with a complete Table 1 grid, i.e. every corresponding
 layer at batch sizes 64, 128, 256 and 512 with 200 minibatches:
 - the final checkpoint of each results scale's AlexNet (`cpu` 15 epochs, `gpu-short`, `cpu-300`);
-- every configuration of the protocol study (`protocol`), one state per factor (`protocol_study.factor_of`:
-  learning rate, initialization, epochs, seed, architecture, capture options, ...).
-For each: `distance` (mean |ours - paper| in pp) and `slope_error` (mean |slope ours - slope paper|,
-pp per doubling of the batch). The best state is the one with the smallest distance; the one with the
-smallest slope error is named too when it differs.
+- every configuration of the protocol study (`protocol`), one state per factor
+  (`protocol_study.factor_of`: learning rate, initialization, epochs, seed, architecture, capture
+  options, ...).
+For each: `distance` (mean |ours - paper| in pp) and `slope_error` (mean |slope ours - slope
+paper|, pp per doubling of the batch). The best state is the one with the smallest distance; the
+one with the smallest slope error is named too when it differs.
 
 Over training (`series_distance`): the Fig 1 series (batch 128, 200 minibatches) give, at every
 checkpoint of a run, the distance on the batch-128 column of Table 1 (`distance` restricted to batch
@@ -21,6 +22,7 @@ Within the paper's own spread (`within_paper_spread`): a state comes within the 
 spread when its distance is at most twice the mean of the paper's standard deviations (Table 1's
 "±" over its five runs) over the same cells.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -65,7 +67,8 @@ def _row(label: str, scale: str, model: str, epoch, c: pd.DataFrame) -> dict:
 
 def grid_candidates(by_scale: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """One row per complete candidate state: candidate, scale, model, epoch, cells, distance,
-    slope_error, paper_spread (mean paper std over the cells), within_paper_spread; sorted by distance."""
+    slope_error, paper_spread (mean paper std over the cells), within_paper_spread; sorted by
+    distance."""
     rows = []
     for scale, g in by_scale.items():
         if g is None or not len(g):
@@ -83,8 +86,17 @@ def grid_candidates(by_scale: dict[str, pd.DataFrame]) -> pd.DataFrame:
         c = am.cells(final, MODEL)
         if complete(c):
             rows.append(_row(f"{scale} final", scale, MODEL, int(final.epochs.iloc[0]), c))
-    cols = ["candidate", "scale", "model", "epoch", "cells", "distance", "slope_error", "paper_spread",
-            "within_paper_spread"]
+    cols = [
+        "candidate",
+        "scale",
+        "model",
+        "epoch",
+        "cells",
+        "distance",
+        "slope_error",
+        "paper_spread",
+        "within_paper_spread",
+    ]
     return pd.DataFrame(rows, columns=cols).sort_values("distance", ignore_index=True)
 
 
@@ -110,11 +122,17 @@ def answer(cands: pd.DataFrame) -> dict:
         return {"best": None, "best_slope": None, "any_within": False, "n": 0}
     best = cands.loc[cands.distance.idxmin()]
     best_slope = cands.loc[cands.slope_error.idxmin()]
-    return {"best": best.candidate, "best_distance": float(best.distance),
-            "best_slope_error": float(best.slope_error), "best_paper_spread": float(best.paper_spread),
-            "best_slope": best_slope.candidate, "best_slope_value": float(best_slope.slope_error),
-            "any_within": bool(cands.within_paper_spread.any()), "n": len(cands),
-            "median_distance": float(np.median(cands.distance))}
+    return {
+        "best": best.candidate,
+        "best_distance": float(best.distance),
+        "best_slope_error": float(best.slope_error),
+        "best_paper_spread": float(best.paper_spread),
+        "best_slope": best_slope.candidate,
+        "best_slope_value": float(best_slope.slope_error),
+        "any_within": bool(cands.within_paper_spread.any()),
+        "n": len(cands),
+        "median_distance": float(np.median(cands.distance)),
+    }
 
 
 def option_effect(g: pd.DataFrame, option: str, checkpoint_epoch: int) -> pd.DataFrame:
@@ -123,10 +141,16 @@ def option_effect(g: pd.DataFrame, option: str, checkpoint_epoch: int) -> pd.Dat
     protocol, beside the standard deviation of the latter over its repeats; `beyond` when the
     difference exceeds it (layer, batch_size, with_option, plain, spread, delta, beyond)."""
     g = g[(g.model == MODEL) & (g.checkpoint_epoch == checkpoint_epoch) & (g.n_batches == 200)]
-    opt = g[g.protocol.astype(str).str.contains(option, regex=False)] if "protocol" in g else g.iloc[:0]
+    opt = (
+        g[g.protocol.astype(str).str.contains(option, regex=False)]
+        if "protocol" in g
+        else g.iloc[:0]
+    )
     plain = without_options(g).groupby(["layer", "batch_size"])[am.RULE].agg(["mean", "std"])
     out = opt.groupby(["layer", "batch_size"])[am.RULE].mean().rename("with_option").to_frame()
-    out = out.join(plain.rename(columns={"mean": "plain", "std": "spread"}), how="inner").reset_index()
+    out = out.join(
+        plain.rename(columns={"mean": "plain", "std": "spread"}), how="inner"
+    ).reset_index()
     out["delta"] = out.with_option - out.plain
     out["beyond"] = out.delta.abs() > out.spread
     return out

@@ -1,6 +1,6 @@
-"""The figure of the state search (`sgnlib.state_search`): how far each training state's Table 1 cells
-sit from the paper's — over each run's checkpoints on the batch-128 column, and over the whole grid
-(batch 64-512) for every state that has it."""
+"""The figure of the state search (`sgnlib.state_search`): how far each training state's Table 1
+cells sit from the paper's — over each run's checkpoints on the batch-128 column, and over the whole
+grid (batch 64-512) for every state that has it."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -12,7 +12,8 @@ from . import figures
 def distance_figure(series: pd.DataFrame, candidates: pd.DataFrame, name: str) -> figures.Saved:
     """(a) distance on Table 1's batch-128 column against the epoch, one line per run (`series`:
     scale, epochs, epoch, distance); (b) distance over the complete grid per candidate state, best
-    first, beside twice the paper's mean standard deviation (the "within the paper's spread" line)."""
+    first, beside twice the paper's mean standard deviation (the "within the paper's spread"
+    line)."""
     figures.style()
     n = len(candidates)
     fig, (a, b) = plt.subplots(1, 2, figsize=(7.6, max(3.4, 0.2 * n + 1.2)),
@@ -33,8 +34,11 @@ def distance_figure(series: pd.DataFrame, candidates: pd.DataFrame, name: str) -
     a_colour, b_colour = figures.OKABE_ITO[0], figures.OKABE_ITO[1]
     b.barh(list(y), c.distance, color=[b_colour if w else a_colour for w in c.within_paper_spread],
            height=0.7)
-    b.set_yticks(list(y), [f"{s}: {t}" if s != "protocol" else t for s, t in zip(c.scale, c.candidate)],
-                 fontsize=6.5)
+    b.set_yticks(
+        list(y),
+        [f"{s}: {t}" if s != "protocol" else t for s, t in zip(c.scale, c.candidate)],
+        fontsize=6.5,
+    )
     if len(c):
         b.axvline(2 * c.paper_spread.max(), color="grey", ls=":", lw=1)
         b.text(2 * c.paper_spread.max(), len(c) - 0.4, " 2 × paper std", fontsize=6.5, color="grey",

@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sgnlib import figures, reader
+from sgnlib import figures, moment_figures, reader
 
 
 def grid():
@@ -42,7 +42,7 @@ def test_gaussianity_over_epochs_plots_each_checkpoint(keep):
 def test_ratio_histograms_are_normalised_per_layer(keep):
     m = pd.DataFrame({"model": "alexnet", "layer": ["Layer 1"] * 3, "bin_lo": [1.0, 2.0, 4.0],
                       "bin_hi": [2.0, 4.0, 8.0], "count": [1, 3, 6]})
-    figures.ratio_histograms(m, "alexnet", "r", "test")
+    moment_figures.ratio_histograms(m, "alexnet", "r", "test")
     line = keep["r"].axes[0].get_lines()[0]
     np.testing.assert_allclose(line.get_ydata(), [0.1, 0.3, 0.6])
     np.testing.assert_allclose(line.get_xdata(), np.sqrt([2.0, 8.0, 32.0]))
@@ -96,7 +96,7 @@ def test_fig5_spines_are_drawn_at_the_computed_quantiles(keep):
                       "count": [1, 3]})
     sp = pd.DataFrame({"batch_size": [64, 128], "gauss_frac": [0.1, 0.5], "ratio": [2.0, 4.0],
                        "paper_frac": [0.3, np.nan], "paper_ratio": [4.0, np.nan]})
-    figures.fig5_spines(m, {"Layer 4": sp}, "alexnet", "s5")
+    moment_figures.fig5_spines(m, {"Layer 4": sp}, "alexnet", "s5")
     lines = keep["s5"].axes[0].get_lines()
     solid = [l.get_xdata()[0] for l in lines if l.get_label().startswith("batch")]
     dashed = [l.get_xdata()[0] for l in lines if l.get_label().startswith("_paper")]
@@ -107,7 +107,7 @@ def test_fig5_spines_are_drawn_at_the_computed_quantiles(keep):
 def test_berry_esseen_layers_one_panel_per_layer(keep):
     be = pd.DataFrame({"layer": ["Layer 1"] * 2 + ["Layer 2"] * 2, "batch_size": [128, 64] * 2,
                        "ks_q50": [0.05, 0.06, 0.1, 0.2], "bound_q50": [0.2, 0.3, 0.5, 0.7], "null_ks_q50": 0.043})
-    figures.berry_esseen_layers(be, "be")
+    moment_figures.berry_esseen_layers(be, "be")
     ax = keep["be"].axes[1]
     assert ax.get_title() == "Layer 2"
     solid, dashed, floor = ax.get_lines()[:3]

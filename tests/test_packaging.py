@@ -84,21 +84,32 @@ def test_no_module_over_300_lines():
     assert not long, long
 
 
-# the engine, results store, training, capture, data, theory and stage modules (and the modules
-# split out of them): no line over 100 characters
-LINE_CHECKED = ["config", "config_fields", "engine", "executors", "jobs", "sweep", "planner",
-                "run_options", "store", "store_check", "store_io", "store_lock", "store_write",
-                "journal", "folder_identity", "train", "checkpoints", "fast_step", "step_parts",
-                "capture", "sampling", "per_sample", "probe", "data", "data_files", "augmentation",
-                "models", "clt", "clt_berry_esseen", "langevin", "langevin_numeric", "atomic",
-                "hyperparameters", "stage_context", "tail_histogram", "stages/*", "stats/*"]
+# not yet within 100 characters: the claims registry (grid.py and noise.py are at 298-299 lines,
+# so wrapping them needs a split by job first)
+LONG_LINES_LEFT = ("claims",)
 
 
 def test_no_line_over_100_characters():
+    """Every sgnlib module, at any depth (but LONG_LINES_LEFT): no line over 100 characters."""
     pkg = REPO_ROOT / "sgnlib"
-    found = {name: sorted(pkg.glob(f"{name}.py")) for name in LINE_CHECKED}
-    assert all(found.values()), [name for name, ps in found.items() if not ps]
-    paths = [p for ps in found.values() for p in ps]
+    paths = sorted(p for p in pkg.rglob("*.py")
+                   if p.relative_to(pkg).parts[0] not in LONG_LINES_LEFT)
     long = [f"{p.relative_to(REPO_ROOT)}:{i}" for p in paths
             for i, line in enumerate(p.read_text().splitlines(), 1) if len(line) > 100]
     assert not long, long
+
+
+def test_figure_and_chapter_modules_import_no_compute_stage():
+    """Drawing a figure or a chapter's tables imports neither torch nor the training (run in a
+    fresh interpreter, so no other test's imports count)."""
+    import subprocess
+    import sys
+    modules = ["figures", "moment_figures", "tail_figures", "state_search_figure",
+               "chapters.alexnet", "chapters.resnet", "chapters.training", "chapters.moments", "chapters.tails",
+               "chapters.protocol", "chapters.methods", "chapters.html"]
+    code = ("import sys\n" + "".join(f"import sgnlib.{m}\n" for m in modules)
+            + "print(sorted(m for m in ('torch', 'sgnlib.train', 'sgnlib.stages') "
+              "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=REPO_ROOT, check=True).stdout.strip()
+    assert out == "[]", out

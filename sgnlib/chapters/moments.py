@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .. import figures, reader
+from .. import moment_figures, reader
 from .common import SCALES, fmt, gap, results, run_caption  # noqa: F401 (gap: the chapter's note)
 from .html import html_table, show
 
@@ -49,7 +49,7 @@ def figure_4(m: pd.DataFrame, scale: str) -> dict:
     n = int(m.n_samples.iloc[0])
     q = moment_quantiles(m)
     return {f"run-fig-4-{scale}": run_caption(m, scale),
-            f"fig-4-{scale}": figures.ratio_histograms(m, MODEL, f"fig4_{MODEL}_{scale}",
+            f"fig-4-{scale}": moment_figures.ratio_histograms(m, MODEL, f"fig4_{MODEL}_{scale}",
                                                        ceiling=one_spike_ratio(n)),
             f"n-samples-{scale}": f"{n:,}", f"q50-l4-{scale}": q.loc["Layer 4", "q50"],
             f"q50-l1-{scale}": q.loc["Layer 1", "q50"],
@@ -86,7 +86,7 @@ def figure_5(m: pd.DataFrame, g: pd.DataFrame, scale: str) -> dict:
     batch size."""
     spines = {layer: fig5_spines(m, g, MODEL, layer) for layer in SPINE_LAYERS}
     s4 = spines["Layer 4"]
-    return {f"fig-5-{scale}": figures.fig5_spines(m, spines, MODEL, f"fig5_spines_{scale}"),
+    return {f"fig-5-{scale}": moment_figures.fig5_spines(m, spines, MODEL, f"fig5_spines_{scale}"),
             f"spine-l4-lo-{scale}": f"{s4.ratio.iloc[0]:.1f}",
             f"spine-l4-hi-{scale}": f"{s4.ratio.iloc[-1]:.1f}",
             f"spine-bs-hi-{scale}": str(int(s4.batch_size.iloc[-1]))}
@@ -108,7 +108,7 @@ def berry_esseen(be: pd.DataFrame, scale: str) -> dict:
     smallest share (%) of a cell's dimensions below their own bound."""
     return {f"run-be-{scale}": run_caption(be, scale),
             f"floor-{scale}": f"{be.null_ks_q50.iloc[0]:.3f}",
-            f"fig-be-{scale}": figures.berry_esseen_layers(be, f"berry_esseen_{scale}"),
+            f"fig-be-{scale}": moment_figures.berry_esseen_layers(be, f"berry_esseen_{scale}"),
             f"be-below-{scale}": f"{100 * be.frac_ks_below_bound.min():.0f}"}
 
 
