@@ -196,13 +196,43 @@ def _version_problem(src: Path, dst: Path, todo: dict, dst_ledger: dict) -> str 
     return None
 
 
-def merge_refusal(src: Path, todo: dict, texts: dict, dst: Path, dst_ledger: dict) -> str | None:
+# provenance and timing columns: code of the same stage version may record more or fewer of them
+PROVENANCE_COLUMNS = {"git_commit", "date", "host", "device", "torch_version", "cuda_version",
+                      "python_version", "test_source", "test_sha256"}
+
+
+def _column_problem(src: Path, dst: Path, todo: dict, texts: dict, dst_texts: dict) -> str | None:
+    """Rows of a table that lack a result column every `dst` row of the same stage has: written by
+    code with other column names (renamed or missing values would read as empty)."""
+    for table, df in texts.items():
+        have = dst_texts.get(table)
+        if df is None or have is None or not len(have) or "stage" not in have:
+            continue
+        rows = df[df.config_id.isin(set(todo))]
+        for stage in (rows.stage.unique() if "stage" in rows else ()):
+            ref = have[have.stage == stage]
+            need = [c for c in ref.columns if c not in PROVENANCE_COLUMNS
+                    and not c.endswith("_s") and (ref[c].astype(str) != "").all()]
+            missing = [c for c in need if c not in rows.columns]
+            if len(ref) and missing:
+                return (f"{src}: its {stage} rows in {table} lack {', '.join(missing[:3])}, which "
+                        f"every {stage} row of {dst} has: they were written by code with other "
+                        f"columns; migrate the folder (README) or merge it into a new folder "
+                        f"(python -m sgnlib.sweep merge {src} NEW_FOLDER)")
+    return None
+
+
+def merge_refusal(src: Path, todo: dict, texts: dict, dst: Path, dst_ledger: dict,
+                  dst_texts: dict | None = None) -> str | None:
     """Why the configurations `todo` of `src` (rows in `texts`) must not be merged into `dst` (None
-    if they may): other data, rows that contradict their entry, another stage version."""
+    if they may): other data, rows that contradict their entry, another stage version, result
+    columns the destination's rows of that stage all have and these rows lack (`dst_texts`: the
+    destination's tables)."""
     src_pairs, dst_pairs = _held(todo.values()), _held(dst_ledger.values())
     other = _other_data(dst_pairs, src_pairs) if src_pairs and dst_pairs else None
     if other:
         return (f"{src} holds results computed on {_data_words(other[1])} but {dst} "
                 f"on {_data_words(other[0])}; their rows are not comparable: merge it into a new "
                 f"folder (python -m sgnlib.sweep merge {src} NEW_FOLDER)")
-    return _rows_data_problem(src, todo, texts) or _version_problem(src, dst, todo, dst_ledger)
+    return (_rows_data_problem(src, todo, texts) or _version_problem(src, dst, todo, dst_ledger)
+            or _column_problem(src, dst, todo, texts, dst_texts or {}))

@@ -211,7 +211,11 @@ def merge(src, dst) -> int:
     ledger = s._committed(journal, entries)
     have = d.done()
     todo = {cid: e for cid, e in ledger.items() if cid not in have}
-    refusal = ident.merge_refusal(s.folder, todo, texts, d.folder, d.ledger()) if todo else None
+    refusal = None
+    if todo:
+        dst_texts = {t: d.read(t, text=True) for t in {t for e in todo.values()
+                                                        for t in e["tables"]}}
+        refusal = ident.merge_refusal(s.folder, todo, texts, d.folder, d.ledger(), dst_texts)
     if refusal:
         raise StoreError(refusal)
     n = 0

@@ -103,6 +103,26 @@ def test_merge_refuses_older_code_into_a_current_folder(tmp_path, capsys):
     assert "holds capture results of stage version 2" in one_line_error(capsys)
 
 
+def test_merge_refuses_rows_with_other_column_names_at_the_same_stage_version(tmp_path, capsys):
+    """Rows of capture version 1 whose result column has an older name would read as empty in a
+    folder that holds only version-1 captures: refused, naming the column."""
+    dst = ResultStore(tmp_path / "dst")
+    src = ResultStore(tmp_path / "src")
+    for store, cid, name in ((dst, "a", "gauss_pct_incl_degenerate"), (src, "b", "gauss_pct")):
+        rows = frame(cid, 2).assign(stage="capture", stage_version="1", **{name: "95.0"})
+        assert store.commit({"stage": "capture", "id": cid, "stage_version": 1},
+                            {"gaussianity": rows}, cid)
+    before = {p.name: p.read_bytes() for p in dst.folder.iterdir() if p.is_file()}
+    assert sweep.main(["merge", str(src.folder), str(dst.folder)]) == 2
+    err = one_line_error(capsys)
+    assert "lack gauss_pct_incl_degenerate" in err and "merge it into a new folder" in err
+    assert {p.name: p.read_bytes() for p in dst.folder.iterdir() if p.is_file()} == before
+    same = ResultStore(tmp_path / "same")  # the same columns, other provenance: merged
+    rows = frame("c", 2).assign(stage="capture", stage_version="1", gauss_pct_incl_degenerate="1")
+    assert same.commit({"stage": "capture", "id": "c", "stage_version": 1}, {"gaussianity": rows}, "c")
+    assert sweep.main(["merge", str(same.folder), str(dst.folder)]) == 0
+
+
 def _capture(store, cid, version, n=2):
     rows = frame(cid, n).assign(stage="capture", stage_version=str(version))
     assert store.commit({"stage": "capture", "id": cid}, {"gaussianity": rows}, cid)
