@@ -14,6 +14,11 @@ For each: `distance` (mean |ours - paper| in pp) and `slope_error` (mean |slope 
 paper|, pp per doubling of the batch). The best state is the one with the smallest distance; the
 one with the smallest slope error is named too when it differs.
 
+Captured otherwise (`option_candidates`, added on 2026-12-02 at 14:50 UTC, after the epoch-300
+recount on the test images had come closest, the measures unchanged): the final checkpoint of a
+scale captured with a capture option (the training augmentation, the test images, the commonly used
+std), from the capture rows or the recount's `as_captured` rows, one state per option.
+
 Over training (`series_distance`): the Fig 1 series (batch 128, 200 minibatches) give, at every
 checkpoint of a run, the distance on the batch-128 column of Table 1 (`distance` restricted to batch
 128); the book's figure draws it against the epoch for each run.
@@ -34,6 +39,27 @@ from .reader import paper_tables, without_options
 
 MODEL = "alexnet"
 SERIES_BATCH = 128
+
+
+OPTION_NAMES = {'{"augment": true}': "augmented capture", '{"inputs": "test"}': "test images",
+                '{"inputs": "train_common_std"}': "common std"}
+
+
+def option_name(protocol: str) -> str:
+    """A capture option in words ('{"inputs": "test"}' -> 'test images')."""
+    return OPTION_NAMES.get(protocol, protocol)
+
+
+def _with_option(g: pd.DataFrame, protocol: str) -> pd.DataFrame:
+    """AlexNet rows of seed 0, no recipe change, captured with exactly the option `protocol`."""
+    g = g[(g.model == MODEL) & g.stage.isin(["capture", "recount"])]
+    if "variant" in g:
+        g = g[g.variant.isna() | (g.variant == "as_captured")]
+    if "seed" in g:
+        g = g[g.seed == 0]
+    if "recipe" in g:
+        g = g[g.recipe.isna() | g.recipe.astype(str).isin(["", "{}", "nan"])]
+    return g[g.protocol.astype(str) == protocol] if "protocol" in g else g.iloc[:0]
 
 
 def _baseline_rows(g: pd.DataFrame) -> pd.DataFrame:
@@ -100,10 +126,28 @@ def grid_candidates(by_scale: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols).sort_values("distance", ignore_index=True)
 
 
-def series_distance(g: pd.DataFrame, scale: str) -> pd.DataFrame:
+def option_candidates(g: pd.DataFrame | None, scale: str) -> pd.DataFrame:
+    """Rows like `grid_candidates`' for each capture option of a scale's final checkpoint with a
+    complete grid (`g`: capture and recount rows of the scale together)."""
+    rows = []
+    if g is not None and len(g) and "protocol" in g:
+        final = g[g.checkpoint_epoch == g.epochs]
+        for protocol in sorted(final.protocol.dropna().astype(str).unique()):
+            part = _with_option(final, protocol)
+            c = am.cells(part, MODEL)
+            if complete(c):
+                rows.append(_row(f"{scale} final, {option_name(protocol)}", scale, MODEL,
+                                 int(part.epochs.iloc[0]), c))
+    return pd.DataFrame(rows)
+
+
+def series_distance(g: pd.DataFrame, scale: str, protocol: str | None = None) -> pd.DataFrame:
     """Per checkpoint of a scale's AlexNet run: the distance on Table 1's batch-128 column
-    (scale, epochs, epoch, layers, distance)."""
-    base = _baseline_rows(g)
+    (scale, epochs, epoch, layers, distance); with `protocol`, of the captures with that option
+    (scale then reads e.g. 'cpu-300, test images')."""
+    base = _baseline_rows(g) if protocol is None else _with_option(g, protocol)
+    if protocol is not None:
+        scale = f"{scale}, {option_name(protocol)}"
     base = base[(base.batch_size == SERIES_BATCH) & (base.n_batches == 200)]
     rows = []
     for epoch, part in base.groupby("checkpoint_epoch"):
@@ -154,3 +198,24 @@ def option_effect(g: pd.DataFrame, option: str, checkpoint_epoch: int) -> pd.Dat
     out["delta"] = out.with_option - out.plain
     out["beyond"] = out.delta.abs() > out.spread
     return out
+
+
+def all_candidates(by_scale: dict, recount_by_scale: dict) -> pd.DataFrame:
+    """`grid_candidates` and every scale's `option_candidates` (capture and recount rows),
+    sorted by distance."""
+    parts = [grid_candidates(by_scale)]
+    for scale, g in by_scale.items():
+        if scale != "protocol":
+            rows = [t for t in (g, recount_by_scale.get(scale)) if t is not None and len(t)]
+            parts.append(option_candidates(pd.concat(rows, ignore_index=True) if rows else None,
+                                           scale))
+    parts = [p for p in parts if len(p)]
+    return pd.concat(parts, ignore_index=True).sort_values("distance", ignore_index=True)
+
+
+def all_series(by_scale: dict, scales, options=('{"inputs": "test"}',)) -> pd.DataFrame:
+    """`series_distance` of each scale, and of each capture option that has a series."""
+    parts = [series_distance(by_scale[s], s) for s in scales if by_scale.get(s) is not None]
+    parts += [series_distance(by_scale[s], s, o) for s in scales for o in options
+              if by_scale.get(s) is not None]
+    return pd.concat([p for p in parts if len(p)], ignore_index=True)

@@ -1,6 +1,7 @@
 """state_search: candidates, distances and the answer, checked on grids built from the paper's cells."""
 import numpy as np
 import pandas as pd
+from pytest import approx
 
 from sgnlib import architecture_measures as am
 from sgnlib import state_search as ss
@@ -65,3 +66,27 @@ def test_option_effect_against_the_plain_repeats_spread():
     e = ss.option_effect(pd.concat([plain, aug], ignore_index=True), '"augment": true', 300)
     assert len(e) == 6 and e.beyond.all()
     assert np.allclose(e.delta, 1.5) and np.allclose(e.spread, np.sqrt(0.5))   # aug row is the -0.5 repeat
+
+
+def test_option_candidates_and_series_from_hand_made_rows():
+    """A capture option's final grid becomes its own candidate (named in words), its series its
+    own run; rows without the option are not mixed in."""
+    paper = am.paper_cells(200)
+    rows = []
+    for protocol, shift in ((None, -40.0), ('{"inputs": "test"}', -5.0)):
+        for r in paper.itertuples():
+            for epoch in (150, 300):
+                rows.append({"model": "alexnet", "stage": "capture", "seed": 0, "epochs": 300,
+                             "checkpoint_epoch": epoch, "n_batches": 200, "layer": r.layer,
+                             "batch_size": r.batch_size, "d": r.weight_size,
+                             "protocol": protocol, am.RULE: r.paper + shift})
+    g = pd.DataFrame(rows)
+    cand = ss.option_candidates(g, "cpu-300")
+    assert list(cand.candidate) == ["cpu-300 final, test images"]
+    assert cand.distance.iloc[0] == approx(5.0)
+    both = ss.all_candidates({"cpu-300": g}, {})
+    assert list(both.candidate) == ["cpu-300 final, test images", "cpu-300 final"]
+    assert both.distance.tolist() == approx([5.0, 40.0])
+    s = ss.all_series({"cpu-300": g}, ["cpu-300"])
+    test = s[s.scale == "cpu-300, test images"]
+    assert test.epoch.tolist() == [150, 300] and test.distance.tolist() == approx([5, 5])
