@@ -155,18 +155,15 @@ def resnet_vs_batch_size(g: pd.DataFrame, paper: pd.DataFrame, name: str, n_batc
     return save(fig, name)
 
 
-def _series(ax, d, layers, title):
-    """One line per layer of d[(layer, checkpoint_epoch)], the null ceiling dotted."""
-    for i, (c, layer) in enumerate(zip(colours(len(layers)), layers)):
-        ax.plot(
-            d.loc[layer].index,
-            d.loc[layer].values,
-            "-",
-            marker=MARKERS[i],
-            ms=3,
-            color=c,
-            label=layer,
-        )
+def _series(ax, d, layers, title, palette=None):
+    """One line per layer of d[(layer, checkpoint_epoch)], the null ceiling dotted; `palette`:
+    {layer: (colour, marker)} (default: in the order of `layers`)."""
+    palette = palette or {layer: (c, MARKERS[i])
+                          for i, (c, layer) in enumerate(zip(colours(len(layers)), layers))}
+    for layer in layers:
+        colour, marker = palette[layer]
+        ax.plot(d.loc[layer].index, d.loc[layer].values, "-", marker=marker, ms=3, color=colour,
+                label=layer)
     ax.axhline(95, color="grey", lw=0.7, ls=":", label="_null")
     ax.set_title(title, fontsize=9)
 
@@ -177,21 +174,37 @@ def _by_epoch(g, models_, batch_size, n_batches):
     return s.groupby(["model", "layer", "checkpoint_epoch"]).gauss_pct_incl_degenerate.mean()
 
 
+# the AlexNets' five convolutions (the paper's "Conv-layers"); the other layers are fully connected
+CONV_LAYERS = ("Layer 1", "Layer 2", "Layer 3", "Layer 4", "Layer 5")
+NET_NAMES = {"alexnet": "AlexNet", "alexnet_bn": "AlexNet-BN"}
+
+
 def gaussianity_over_epochs(g: pd.DataFrame, models_: list[str], name: str, source: str = "",
                             batch_size: int = 128, n_batches: int = 200, marks=()):
-    """Fig 1: % Gaussian per layer at each checkpoint (batch 128, 200 minibatches), a panel per
-    model; `marks`: epochs drawn as thin vertical lines (the learning-rate drops)."""
+    """Fig 1: % Gaussian per layer at each checkpoint (batch 128, 200 minibatches), as the paper:
+    per model a panel of the convolutional layers over one of the fully connected ones, lettered
+    down each column ((a) conv, (b) FC of the first model, ...); `marks`: epochs drawn as thin
+    vertical lines (the learning-rate drops)."""
     style()
     d = _by_epoch(g, models_, batch_size, n_batches)
-    fig, axes = plt.subplots(1, len(models_), squeeze=False, sharey=True, figsize=(7.0, 3.6))
-    for ax, m in zip(axes[0], models_):
-        _series(ax, d.loc[m], layer_order(d.loc[m].index.get_level_values(0)),
-                {"alexnet": "AlexNet", "alexnet_bn": "AlexNet-BN"}.get(m, m))
-        for e in marks:
-            ax.axvline(e, color="grey", lw=0.8, ls="-", alpha=0.5)
-        ax.set_xlabel("training epoch of the checkpoint")
-    axes[0][0].set_ylabel(PCT)
-    legend_below(fig, axes, (NULL,), ncol=7, bottom=0.08)
+    fig, axes = plt.subplots(2, len(models_), squeeze=False, sharey=True, sharex="col",
+                             figsize=(7.0, 5.6))
+    letters = iter("abcdefgh")
+    for j, m in enumerate(models_):
+        layers = layer_order(d.loc[m].index.get_level_values(0))
+        palette = {layer: (c, MARKERS[i])
+                   for i, (c, layer) in enumerate(zip(colours(len(layers)), layers))}
+        conv = [x for x in layers if x in CONV_LAYERS]
+        parts = (conv, [x for x in layers if x not in conv])
+        for ax, part, kind in zip(axes[:, j], parts, ("convolutional", "fully connected")):
+            _series(ax, d.loc[m], part, f"({next(letters)}) {NET_NAMES.get(m, m)}: {kind}",
+                    palette)
+            for e in marks:
+                ax.axvline(e, color="grey", lw=0.8, ls="-", alpha=0.5)
+        axes[1][j].set_xlabel("training epoch of the checkpoint")
+    for ax in axes[:, 0]:
+        ax.set_ylabel(PCT)
+    legend_below(fig, axes, (NULL,), ncol=7, bottom=0.06)
     return save(fig, name)
 
 

@@ -39,6 +39,23 @@ def test_gaussianity_over_epochs_plots_each_checkpoint(keep):
     np.testing.assert_allclose(line.get_ydata(), expect.values)
 
 
+def test_gaussianity_over_epochs_splits_convolutional_and_fully_connected_panels(keep):
+    """As the paper's Fig 1: per model the convolutions (Layers 1-5) over the fully connected
+    layers, a layer keeping its colour whichever panel it is in."""
+    g = grid().assign(checkpoint_epoch=lambda d: d.repeat * 5 + 5, repeat=0)
+    g = pd.concat([g, g.assign(model="alexnet_bn")])
+    figures.gaussianity_over_epochs(g, ["alexnet", "alexnet_bn"], "e2", "test")
+    axes = keep["e2"].axes
+    labels = [[ln.get_label() for ln in ax.get_lines() if not ln.get_label().startswith("_")]
+              for ax in axes[:4]]
+    conv = sorted(set(g.layer) & set(figures.CONV_LAYERS))
+    fc = sorted(set(g.layer) - set(figures.CONV_LAYERS))
+    assert [sorted(x) for x in labels] == [conv, conv, fc, fc]
+    assert [ax.get_title()[:3] for ax in axes[:4]] == ["(a)", "(c)", "(b)", "(d)"]
+    colour = {ln.get_label(): ln.get_color() for ax in axes[:4] for ln in ax.get_lines()}
+    assert len({colour[x] for x in conv + fc}) == len(conv + fc)
+
+
 def test_ratio_histograms_are_normalised_per_layer(keep):
     m = pd.DataFrame({"model": "alexnet", "layer": ["Layer 1"] * 3, "bin_lo": [1.0, 2.0, 4.0],
                       "bin_hi": [2.0, 4.0, 8.0], "count": [1, 3, 6]})
