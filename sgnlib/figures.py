@@ -202,9 +202,8 @@ def gaussianity_over_epochs(g: pd.DataFrame, models_: list[str], name: str, sour
             for e in marks:
                 ax.axvline(e, color="grey", lw=0.8, ls="-", alpha=0.5)
         axes[1][j].set_xlabel("training epoch of the checkpoint")
-    for ax in axes[:, 0]:
-        ax.set_ylabel(PCT)
     legend_below(fig, axes, (NULL,), ncol=7, bottom=0.06)
+    fig.supylabel(PCT, fontsize=9)
     return save(fig, name)
 
 
