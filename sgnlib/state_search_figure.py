@@ -36,7 +36,8 @@ def distance_figure(series: pd.DataFrame, candidates: pd.DataFrame, name: str) -
            height=0.7)
     b.set_yticks(
         list(y),
-        [f"{s}: {t}" if s != "protocol" else t for s, t in zip(c.scale, c.candidate)],
+        [t if s == "protocol" or t.startswith(s) else f"{s}: {t}"
+         for s, t in zip(c.scale, c.candidate)],
         fontsize=6.5,
     )
     if len(c):
