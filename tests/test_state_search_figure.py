@@ -17,5 +17,5 @@ def test_lines_bars_and_resolution(tmp_path, monkeypatch):
     assert sorted(p.get_width() for p in b.patches) == [0.5, 16.9, 18.9]
     colours = {round(p.get_width(), 1): p.get_facecolor() for p in b.patches}
     assert colours[0.5] != colours[18.9]                      # within the paper's spread stands out
-    assert [t.get_text() for t in b.get_yticklabels()] == ["cpu: cpu final", "training lr=0.01", "baseline"]
+    assert [t.get_text() for t in b.get_yticklabels()] == ["cpu final", "training lr=0.01", "baseline"]
     assert (tmp_path / "search.svg").read_text().count("<svg") == 1
