@@ -85,6 +85,20 @@ def long_run_facts(g300: pd.DataFrame) -> dict[str, str]:
     return out
 
 
+def batchnorm_facts(g300: pd.DataFrame) -> dict[str, str]:
+    """Layers 3 and 4 of both AlexNets at the last checkpoint before the first learning-rate drop
+    and at the last checkpoint of the 300-epoch run (keys t300-<model>-l<k>-before / -end); empty
+    while a net has no checkpoint past the drop."""
+    out = {}
+    for m in ALEXNETS:
+        for layer in ("Layer 3", "Layer 4"):
+            s, key = over_epochs(g300, m, layer), f"t300-{m}-l{layer[-1]}"
+            if len(s) and s.index[-1] > DROPS[0]:
+                out.update({f"{key}-before": fmt(s[s.index < DROPS[0]].iloc[-1]),
+                            f"{key}-end": fmt(s.iloc[-1])})
+    return out
+
+
 def figure_6(g: pd.DataFrame) -> dict:
     """Fig 6 for glue: ResNet-20 over training at gpu-short scale, the run's caption and figure."""
     rows = g[(g.model == "resnet20") & (g.batch_size == 128)]

@@ -61,3 +61,15 @@ def test_layer_facts_by_hand_first_last_and_max_per_run_and_missing_nets_skipped
     )
     assert f["run-alexnet-4-last-epoch"] == "10" and "run-alexnet_bn-4-first" not in f
     assert f["gpu-short-alexnet_bn-3-last"] == "60.0" and f["fig6-span-max"] == "3.5"
+
+
+def test_batchnorm_facts_before_the_first_drop_and_at_the_end(grid):
+    """Values at the last checkpoint before epoch 150 and at the last one; a net whose series
+    stops before the drop is left out."""
+    g = pd.concat([grid({("Layer 3", 128, 200): float(e), ("Layer 4", 128, 200): e / 2},
+                        epochs=e).assign(epochs=300) for e in (100, 149, 150, 300)])
+    bn = grid({("Layer 3", 128, 200): 1.0}, model="alexnet_bn", epochs=100).assign(epochs=300)
+    f = chapter.batchnorm_facts(pd.concat([g, bn]))
+    assert (f["t300-alexnet-l3-before"], f["t300-alexnet-l3-end"]) == ("149.0", "300.0")
+    assert (f["t300-alexnet-l4-before"], f["t300-alexnet-l4-end"]) == ("74.5", "150.0")
+    assert not any(k.startswith("t300-alexnet_bn") for k in f)
