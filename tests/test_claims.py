@@ -418,7 +418,7 @@ def test_be_spines():
     assert run("be_spines", {"moments": m, "gaussianity": g((10, 30, 50), (60, 20, 5))}, **kw) == P_
     assert run("be_spines", {"moments": m, "gaussianity": g((50, 30, 10), (60, 20, 5))}, **kw) == N
     assert run("be_spines", {"moments": None, "gaussianity": g((10, 30, 50), (5, 20, 60))}, **kw) == ND
-    from sgnlib.claims.noise import hist_quantile
+    from sgnlib.claims.berry_esseen import hist_quantile
     assert hist_quantile([1, 10], [10, 100], [50, 50], 0.5) == pytest.approx(10)
     assert hist_quantile([1, 10], [10, 100], [50, 50], 0.25) == pytest.approx(10 ** 0.5)
 

@@ -2,8 +2,9 @@
 small helpers (formatting, grading a share, the NO DATA message with the command that fills it).
 
 A verdict function takes ``(tables, params)``: `tables` maps a result-table name (gaussianity,
-moments, berry_esseen, tail_index, examples, training, alpha_stable) and "paper" (the paper's Tables
-1-4) to a DataFrame or None; `params` is the claim's JSON params plus "scale". It returns a `Verdict`.
+moments, berry_esseen, tail_index, examples, training, alpha_stable) and "paper" (the paper's
+Tables 1-4) to a DataFrame or None; `params` is the claim's JSON params plus "scale". It returns a
+`Verdict`.
 """
 from __future__ import annotations
 
@@ -13,12 +14,14 @@ from typing import Callable, NamedTuple
 import numpy as np
 import pandas as pd
 
+from ..reader import final_grid
+
 REPRODUCED, PARTLY, NOT_REPRODUCED = "REPRODUCED", "PARTLY", "NOT REPRODUCED"
 NO_DATA, NOT_TESTABLE = "NO DATA", "NOT TESTABLE"
 VOCABULARY = (REPRODUCED, PARTLY, NOT_REPRODUCED, NO_DATA, NOT_TESTABLE)
 
-# the parts of each scale's design (data/results/<scale>/README.md); a gap outside them is filled with the
-# paper-recipe preset
+# the parts of each scale's design (data/results/<scale>/README.md); a gap outside them is filled
+# with the paper-recipe preset
 CPU_DESIGN = {"models": {"alexnet", "alexnet_bn"}, "max_batch": 512, "n_batches": {200}}
 
 
@@ -66,7 +69,8 @@ def share(k: int, n: int) -> str:
 
 
 def grade(frac: float, reproduced: float, partly: float) -> str:
-    """REPRODUCED if frac >= reproduced, PARTLY if >= partly, else NOT REPRODUCED (both thresholds fixed)."""
+    """REPRODUCED if frac >= reproduced, PARTLY if >= partly, else NOT REPRODUCED (both thresholds
+    fixed)."""
     if frac >= reproduced - 1e-12:
         return REPRODUCED
     if frac >= partly - 1e-12:
@@ -86,7 +90,8 @@ def spearman(x, y) -> float:
 
 
 def epochs_of(tables: dict, model: str) -> int | None:
-    """Training length of `model` at this scale (training table, else gaussianity), for fill commands."""
+    """Training length of `model` at this scale (training table, else gaussianity), for fill
+    commands."""
     for name in ("training", "gaussianity"):
         t = tables.get(name)
         if t is not None and len(t) and "model" in t and (t.model == model).any():
@@ -97,10 +102,11 @@ def epochs_of(tables: dict, model: str) -> int | None:
 def fill_command(scale: str, stage: str, models, tables: dict | None = None, *, batch_sizes=(),
                  n_batches=(), extra: str = "") -> str:
     """The sweep command that would write the missing rows: the scale's own preset when its design
-    covers them (cpu: AlexNets, batch <= 512, 200 batches), else the paper-recipe preset (for gpu-short:
-    into that folder, at the epochs it trained)."""
+    covers them (cpu: AlexNets, batch <= 512, 200 batches), else the paper-recipe preset (for
+    gpu-short: into that folder, at the epochs it trained)."""
     models = [models] if isinstance(models, str) else list(models)
-    in_cpu = (set(models) <= CPU_DESIGN["models"] and all(b <= CPU_DESIGN["max_batch"] for b in batch_sizes)
+    in_cpu = (set(models) <= CPU_DESIGN["models"]
+              and all(b <= CPU_DESIGN["max_batch"] for b in batch_sizes)
               and set(n_batches) <= CPU_DESIGN["n_batches"])
     preset = "cpu" if scale == "cpu" and in_cpu else "paper-recipe"
     ep = epochs_of(tables or {}, models[0]) if scale in (preset, "gpu-short") else None
@@ -109,14 +115,25 @@ def fill_command(scale: str, stage: str, models, tables: dict | None = None, *, 
     cmd = f"python -m sgnlib.sweep --preset {preset}"
     if own and scale == "gpu-short":
         cmd += f" --scale gpu-short --epochs {ep}"
-    stages = stage if stage.startswith("train") else f"train,{stage}"  # retrains a checkpoint not kept
+    # the stage's rows need the checkpoint, which is not kept: train it again first
+    stages = stage if stage.startswith("train") else f"train,{stage}"
     cmd += f" --stages {stages} --models {','.join(models)}{extra}"
     note = "" if own else f" (outside the {scale} design; this fills the paper-recipe scale)"
     return f"`{cmd}`{note}"
 
 
 def no_data(paper: str, what: str, scale: str, command: str) -> Verdict:
-    return Verdict(NO_DATA, paper, "–", "Δ –", f"no {what} in data/results/{scale}; fill with {command}")
+    evidence = f"no {what} in data/results/{scale}; fill with {command}"
+    return Verdict(NO_DATA, paper, "–", "Δ –", evidence)
+
+
+def missing_rows(tables: dict, params: dict, paper_s: str, stage: str, what: str,
+                 model: str | None = None, **kw) -> Verdict:
+    """NO DATA for rows of `stage`, with the sweep command that writes them for `model` (default:
+    the claim's model, else alexnet)."""
+    scale = params.get("scale", "?")
+    model = model or params.get("model", "alexnet")
+    return no_data(paper_s, what, scale, fill_command(scale, stage, model, tables, **kw))
 
 
 def not_testable(paper: str, reason: str, ours: str = "–") -> Verdict:
@@ -127,8 +144,24 @@ def not_testable(paper: str, reason: str, ours: str = "–") -> Verdict:
 
 
 def cell(grid: pd.DataFrame, layer: str, batch_size: int, n_batches: int):
-    m = grid[(grid.layer == layer) & (grid.batch_size == batch_size) & (grid.n_batches == n_batches)]
+    """The grid's value at (layer, batch size, n_batches), None where it has no such cell."""
+    at = (grid.layer == layer) & (grid.batch_size == batch_size) & (grid.n_batches == n_batches)
+    m = grid[at]
     return float(m.value.iloc[0]) if len(m) else None
+
+
+def grid_of(tables: dict, params: dict, model: str | None = None) -> pd.DataFrame:
+    """The final-checkpoint Gaussianity grid of `model` (default: the claim's model)."""
+    return final_grid(tables.get("gaussianity"), model or params["model"])
+
+
+def missing_cells(tables: dict, params: dict, paper_s: str, what: str, models=None,
+                  batch_sizes=(), n_batches=()) -> Verdict:
+    """NO DATA for grid cells, with the final-only capture that writes them."""
+    scale = params.get("scale", "?")
+    command = fill_command(scale, "capture", models or params["model"], tables,
+                           batch_sizes=batch_sizes, n_batches=n_batches, extra=" --final-only")
+    return no_data(paper_s, what, scale, command)
 
 
 def parse_params(s) -> dict:

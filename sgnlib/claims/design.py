@@ -1,12 +1,13 @@
-"""Claims on the experimental set-up and on the paper itself: the architecture (text vs tables vs ours),
-the training recipe, numbers the text quotes from its own tables, and claims no experiment can decide.
+"""Claims on the experimental set-up and on the paper itself: the architecture (text vs tables vs
+ours), the training recipe, numbers the text quotes from its own tables, and claims no experiment
+can decide.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .core import (NO_DATA, NOT_REPRODUCED, PARTLY, REPRODUCED, Verdict, fill_command, kind, no_data,
-                   not_testable)
+from .core import (NO_DATA, NOT_REPRODUCED, PARTLY, REPRODUCED, Verdict, fill_command, kind,
+                   no_data, not_testable)
 
 
 @kind("not_testable")
@@ -92,16 +93,18 @@ def text_table_conflicts(sizes, params: dict) -> tuple[list[str], str]:
 
 @kind("training_recipe")
 def training_recipe(tables: dict, params: dict) -> Verdict:
-    """Epochs and the step learning-rate schedule. params: models, epochs (300), lrs ([0.1, 0.01, 0.001]),
-    milestones ([150, 225], the last epoch of each phase in a 300-epoch run), tol_epochs (1).
-    REPRODUCED: epochs = 300 and the schedule matches; PARTLY: the schedule matches when scaled to our
-    length (milestones within tol_epochs of m * E / 300), but E != 300; NOT REPRODUCED otherwise."""
+    """Epochs and the step learning-rate schedule. params: models, epochs (300), lrs ([0.1, 0.01,
+    0.001]), milestones ([150, 225], the last epoch of each phase in a 300-epoch run), tol_epochs
+    (1). REPRODUCED: epochs = 300 and the schedule matches; PARTLY: the schedule matches when
+    scaled to our length (milestones within tol_epochs of m * E / 300), but E != 300; NOT
+    REPRODUCED otherwise."""
     t = tables.get("training")
     scale = params.get("scale", "?")
     E0, lrs, ms = params["epochs"], params["lrs"], params["milestones"]
     paper_s = f"{E0} epochs, lr {' → '.join(map(str, lrs))} after epochs {', '.join(map(str, ms))}"
     if t is None or not t.model.isin(params["models"]).any():
-        return no_data(paper_s, "training rows", scale, fill_command(scale, "train", params["models"], tables))
+        command = fill_command(scale, "train", params["models"], tables)
+        return no_data(paper_s, "training rows", scale, command)
     rows, verdicts = [], []
     for m, d in t[t.model.isin(params["models"])].groupby("model"):
         d = d.sort_values("epoch")
@@ -110,34 +113,40 @@ def training_recipe(tables: dict, params: dict) -> Verdict:
         last = [int(d[np.isclose(d.lr, lr)].epoch.max()) for lr in seen[:-1]]
         ok_sched = len(seen) == len(lrs) and np.allclose(seen, lrs) and all(
             abs(l - mm * E / E0) <= params.get("tol_epochs", 1) for l, mm in zip(last, ms))
-        verdicts.append(REPRODUCED if ok_sched and E == E0 else PARTLY if ok_sched else NOT_REPRODUCED)
-        rows.append(f"{m}: {E} epochs, lr {' → '.join(f'{v:g}' for v in seen)} after {', '.join(map(str, last))}")
-    v = NOT_REPRODUCED if NOT_REPRODUCED in verdicts else PARTLY if PARTLY in verdicts else REPRODUCED
+        verdicts.append(REPRODUCED if ok_sched and E == E0
+                        else PARTLY if ok_sched else NOT_REPRODUCED)
+        schedule = " → ".join(f"{v:g}" for v in seen)
+        rows.append(f"{m}: {E} epochs, lr {schedule} after {', '.join(map(str, last))}")
+    v = NOT_REPRODUCED if NOT_REPRODUCED in verdicts else \
+        PARTLY if PARTLY in verdicts else REPRODUCED
     Es = sorted({int(x) for x in t[t.model.isin(params["models"])].groupby("model").epochs.max()})
     return Verdict(v, paper_s, "; ".join(rows), f"{'/'.join(map(str, Es))} vs {E0} epochs",
                    "schedule compared with the paper's milestones scaled to our length")
 
 
-# ---------------------------------------------------------------- numbers the text quotes from its tables
+# ---------------------------------------------------------------- numbers the text quotes
 
 
 @kind("text_vs_table")
 def text_vs_table(tables: dict, params: dict) -> Verdict:
-    """A number in the text vs the same cell of the paper's own table. params: pairs [{text, table, layer,
-    batch_size, where}]. REPRODUCED: all equal (|Δ| <= 0.005); PARTLY: all within 0.015 (a last-digit
-    rounding slip); NOT REPRODUCED: some pair differs by more."""
+    """A number in the text vs the same cell of the paper's own table. params: pairs [{text, table,
+    layer, batch_size, where}]. REPRODUCED: all equal (|Δ| <= 0.005); PARTLY: all within 0.015 (a
+    last-digit rounding slip); NOT REPRODUCED: some pair differs by more."""
     paper = tables.get("paper")
     if paper is None:
         return Verdict(NO_DATA, "–", "–", "Δ –", "the paper's tables are missing")
     out, worst = [], 0.0
     for p in params["pairs"]:
-        m = paper[(paper.table == p["table"]) & (paper.layer == p["layer"]) & (paper.batch_size == p["batch_size"])]
+        at = ((paper.table == p["table"]) & (paper.layer == p["layer"])
+              & (paper.batch_size == p["batch_size"]))
+        m = paper[at]
         tv = float(m.gauss_pct_mean.iloc[0])
         d = p["text"] - tv
         worst = max(worst, abs(d))
         if abs(d) > 0.005:
             out.append(f"{p['where']}: text {p['text']:.2f}, Table {p['table']} {tv:.2f}")
     v = REPRODUCED if worst <= 0.005 else PARTLY if worst <= 0.015 + 1e-9 else NOT_REPRODUCED
-    return Verdict(v, f"{len(params['pairs'])} numbers quoted in the text",
-                   f"{len(params['pairs']) - len(out)}/{len(params['pairs'])} equal their table cell",
-                   f"max |Δ| {worst:.2f} pp", "; ".join(out) or "every quoted number equals its table cell")
+    n = len(params["pairs"])
+    return Verdict(v, f"{n} numbers quoted in the text",
+                   f"{n - len(out)}/{n} equal their table cell", f"max |Δ| {worst:.2f} pp",
+                   "; ".join(out) or "every quoted number equals its table cell")

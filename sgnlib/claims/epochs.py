@@ -2,8 +2,8 @@
 
 The series of a model is every checkpoint at one batch size and number of batches (128 x 200 by
 default): the rows before the final epoch plus the final checkpoint (mean over its repeats).
-A layer's direction over training: "falls" when Spearman(epoch, %) <= -rho_min [0.5] and last - first
-<= -min_change_pp [2]; "rises" symmetrically; otherwise "flat" (steady or non-monotone).
+A layer's direction over training: "falls" when Spearman(epoch, %) <= -rho_min [0.5] and last -
+first <= -min_change_pp [2]; "rises" symmetrically; otherwise "flat" (steady or non-monotone).
 """
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 
 from ..reader import paper_grid
-from .core import (NOT_REPRODUCED, PARTLY, REPRODUCED, Verdict, cell, fill_command, grade, kind, no_data,
-                   share, spearman)
+from .core import (NOT_REPRODUCED, PARTLY, REPRODUCED, Verdict, cell, fill_command, grade, kind,
+                   no_data, share, spearman)
 
 
 def series(g: pd.DataFrame | None, model: str, batch_size: int = 128, n_batches: int = 200,
@@ -25,10 +25,12 @@ def series(g: pd.DataFrame | None, model: str, batch_size: int = 128, n_batches:
         x = x[x.stage == "capture"]
     if not len(x):
         return pd.DataFrame()
-    return x.pivot_table(index="checkpoint_epoch", columns="layer", values=rule, aggfunc="mean").sort_index()
+    table = x.pivot_table(index="checkpoint_epoch", columns="layer", values=rule, aggfunc="mean")
+    return table.sort_index()
 
 
-def direction(s: pd.Series, rho_min: float = 0.5, min_change: float = 2.0) -> tuple[str, float, float]:
+def direction(s: pd.Series, rho_min: float = 0.5,
+              min_change: float = 2.0) -> tuple[str, float, float]:
     """('rises' | 'falls' | 'flat', Spearman rho, last - first) of one layer's series."""
     s = s.dropna()
     rho, change = spearman(s.index, s.values), float(s.iloc[-1] - s.iloc[0])
@@ -40,22 +42,26 @@ def direction(s: pd.Series, rho_min: float = 0.5, min_change: float = 2.0) -> tu
 
 
 def _no_series(tables, params, paper_s, model):
+    """NO DATA for a model's series, with the sweep command that trains and captures it."""
     scale = params.get("scale", "?")
-    return no_data(paper_s, f"{model} Gaussianity series (>= 3 checkpoints at batch {params.get('batch_size', 128)})",
-                   scale, fill_command(scale, "train,capture", model, tables))
+    batch_size = params.get("batch_size", 128)
+    what = f"{model} Gaussianity series (>= 3 checkpoints at batch {batch_size})"
+    return no_data(paper_s, what, scale, fill_command(scale, "train,capture", model, tables))
 
 
 @kind("epochs_direction")
 def epochs_direction(tables: dict, params: dict) -> Verdict:
     """Each listed layer moves in `direction` over training. params: model, layers, direction
-    (decrease | no_decrease | steady), rho_min [0.5], min_change_pp [2], steady_tol_pp [5], min_level_pct
-    (no_decrease only: every checkpoint at or above it). "steady": |last - first| <= steady_tol and
-    max - min <= 2 steady_tol. REPRODUCED: all layers; PARTLY: >= half; NOT REPRODUCED otherwise."""
+    (decrease | no_decrease | steady), rho_min [0.5], min_change_pp [2], steady_tol_pp [5],
+    min_level_pct (no_decrease only: every checkpoint at or above it). "steady": |last - first| <=
+    steady_tol and max - min <= 2 steady_tol. REPRODUCED: all layers; PARTLY: >= half; NOT
+    REPRODUCED otherwise."""
     want = params["direction"]
+    level = f", >= {params['min_level_pct']} %" if params.get("min_level_pct") else ""
     paper_s = {"decrease": "decreasing with training", "steady": "steady over training",
-               "no_decrease": "not decreasing" + (f", >= {params['min_level_pct']} %" if params.get("min_level_pct")
-                                                  else "")}[want] + f" ({', '.join(params['layers'])})"
-    s = series(tables.get("gaussianity"), params["model"], params.get("batch_size", 128), params.get("n_batches", 200))
+               "no_decrease": "not decreasing" + level}[want] + f" ({', '.join(params['layers'])})"
+    s = series(tables.get("gaussianity"), params["model"], params.get("batch_size", 128),
+               params.get("n_batches", 200))
     layers = [l for l in params["layers"] if l in s]
     if len(s) < 3 or not layers:
         return _no_series(tables, params, paper_s, params["model"])
@@ -75,37 +81,40 @@ def epochs_direction(tables: dict, params: dict) -> Verdict:
     k = sum(r[1] for r in res)
     v = grade(k / len(res), 1.0, 0.5)
     mean_ch = np.mean([s[l].dropna().iloc[-1] - s[l].dropna().iloc[0] for l in layers])
-    return Verdict(v, paper_s, f"{share(k, len(res))} layers as claimed (epochs {s.index.min()}-{s.index.max()})",
+    epochs = f"epochs {s.index.min()}-{s.index.max()}"
+    return Verdict(v, paper_s, f"{share(k, len(res))} layers as claimed ({epochs})",
                    f"mean change {mean_ch:+.1f} pp", "; ".join(r[2] for r in res))
 
 
 @kind("model_above_series")
 def model_above_series(tables: dict, params: dict) -> Verdict:
-    """model_hi above model_lo, layer by layer, at shared checkpoints. params: model_hi, model_lo, layers,
-    reproduced_share [0.9], partly_share [0.5] of (layer, checkpoint) pairs."""
+    """model_hi above model_lo, layer by layer, at shared checkpoints. params: model_hi, model_lo,
+    layers, reproduced_share [0.9], partly_share [0.5] of (layer, checkpoint) pairs."""
     g = tables.get("gaussianity")
     a, b = series(g, params["model_hi"]), series(g, params["model_lo"])
     paper_s = f"{params['model_hi']} above {params['model_lo']} ({', '.join(params['layers'])})"
     if a.empty or b.empty:
-        return _no_series(tables, params, paper_s, params["model_hi"] if a.empty else params["model_lo"])
+        missing = params["model_hi"] if a.empty else params["model_lo"]
+        return _no_series(tables, params, paper_s, missing)
     ep = a.index.intersection(b.index)
     layers = [l for l in params["layers"] if l in a and l in b]
     diff = (a.loc[ep, layers] - b.loc[ep, layers]).stack()
     k, n = int((diff > 0).sum()), len(diff)
     v = grade(k / n, params.get("reproduced_share", 0.9), params.get("partly_share", 0.5))
     per = (a.loc[ep, layers] > b.loc[ep, layers]).mean()
-    return Verdict(v, paper_s, f"above in {share(k, n)} (layer, checkpoint) pairs", f"mean gap {diff.mean():+.1f} pp",
+    return Verdict(v, paper_s, f"above in {share(k, n)} (layer, checkpoint) pairs",
+                   f"mean gap {diff.mean():+.1f} pp",
                    "share above per layer: " + ", ".join(f"{l} {per[l]:.0%}" for l in layers))
 
 
 def training_direction(g: pd.DataFrame | None, paper: pd.DataFrame | None, model: str = "alexnet",
                        batch_size: int = 128, n_batches: int = 200, rho_min: float = 0.5,
                        min_change: float = 2.0, gap_tol: float = 5.0) -> pd.DataFrame:
-    """Per layer: does more training move our Gaussianity toward the paper's Table value at the same
-    batch size and number of batches? Columns: layer, epochs, first, last, min, max, rho, change,
-    late_slope (pp per epoch over the last half of the checkpoints, for reference), paper, gap (last -
-    paper), direction, toward ('toward' | 'away' | 'flat' | 'no gap'), reaches (any checkpoint within
-    gap_tol of the paper)."""
+    """Per layer: does more training move our Gaussianity toward the paper's Table value at the
+    same batch size and number of batches? Columns: layer, epochs, first, last, min, max, rho,
+    change, late_slope (pp per epoch over the last half of the checkpoints, for reference), paper,
+    gap (last - paper), direction, toward ('toward' | 'away' | 'flat' | 'no gap'), reaches (any
+    checkpoint within gap_tol of the paper)."""
     s = series(g, model, batch_size, n_batches)
     pg = paper_grid(paper, model)
     rows = []
@@ -116,7 +125,8 @@ def training_direction(g: pd.DataFrame | None, paper: pd.DataFrame | None, model
         p = cell(pg, l, batch_size, n_batches)
         d, rho, ch = direction(x, rho_min, min_change)
         half = x.iloc[len(x) // 2:]
-        late = float(np.polyfit(half.index.astype(float), half.values, 1)[0]) if len(half) >= 2 else np.nan
+        late = (float(np.polyfit(half.index.astype(float), half.values, 1)[0])
+                if len(half) >= 2 else np.nan)
         gap = float(x.iloc[-1] - p) if p is not None else np.nan
         if p is None or abs(gap) <= gap_tol:
             tw = "no gap"
@@ -124,8 +134,9 @@ def training_direction(g: pd.DataFrame | None, paper: pd.DataFrame | None, model
             tw = "flat"
         else:
             tw = "toward" if (d == "rises") == (gap < 0) else "away"
-        rows.append({"layer": l, "epochs": f"{x.index.min()}-{x.index.max()} ({len(x)} pts)", "first": x.iloc[0],
-                     "last": x.iloc[-1], "min": x.min(), "max": x.max(), "rho": rho, "change": ch,
+        epochs = f"{x.index.min()}-{x.index.max()} ({len(x)} pts)"
+        rows.append({"layer": l, "epochs": epochs, "first": x.iloc[0], "last": x.iloc[-1],
+                     "min": x.min(), "max": x.max(), "rho": rho, "change": ch,
                      "late_slope": late, "paper": p, "gap": gap, "direction": d, "toward": tw,
                      "reaches": bool(p is not None and (x - p).abs().min() <= gap_tol)})
     return pd.DataFrame(rows)
@@ -133,26 +144,31 @@ def training_direction(g: pd.DataFrame | None, paper: pd.DataFrame | None, model
 
 @kind("training_length_gap")
 def training_length_gap(tables: dict, params: dict) -> Verdict:
-    """The book's explanation "our Gaussianity is lower because we trained 30 epochs, not 300" holds
-    for a layer only if more training moves it toward the paper's value (`training_direction`).
-    Layers within gap_tol_pp [5] of the paper are left out. REPRODUCED (supported): every gap layer moves
-    toward the paper; NOT REPRODUCED (contradicted): none does; PARTLY: some do."""
-    model, bs, nb = params.get("model", "alexnet"), params.get("batch_size", 128), params.get("n_batches", 200)
+    """The book's explanation "our Gaussianity is lower because we trained 30 epochs, not 300"
+    holds for a layer only if more training moves it toward the paper's value
+    (`training_direction`). Layers within gap_tol_pp [5] of the paper are left out. REPRODUCED
+    (supported): every gap layer moves toward the paper; NOT REPRODUCED (contradicted): none does;
+    PARTLY: some do."""
+    model, bs = params.get("model", "alexnet"), params.get("batch_size", 128)
+    nb, tol = params.get("n_batches", 200), params.get("gap_tol_pp", 5)
     t = training_direction(tables.get("gaussianity"), tables.get("paper"), model, bs, nb,
-                           params.get("rho_min", 0.5), params.get("min_change_pp", 2), params.get("gap_tol_pp", 5))
+                           params.get("rho_min", 0.5), params.get("min_change_pp", 2), tol)
     paper_s = "more training → closer to Table 1 (batch 128, 200 batches)"
     if t.empty:
         return _no_series(tables, params, paper_s, model)
     gap = t[t.toward != "no gap"]
     if not len(gap):
-        return Verdict(REPRODUCED, paper_s, "no layer differs from the paper by more than "
-                       f"{params.get('gap_tol_pp', 5)} pp", "no gap", "nothing to explain")
+        ours = f"no layer differs from the paper by more than {tol} pp"
+        return Verdict(REPRODUCED, paper_s, ours, "no gap", "nothing to explain")
     k = int((gap.toward == "toward").sum())
     v = REPRODUCED if k == len(gap) else NOT_REPRODUCED if k == 0 else PARTLY
-    ours = ", ".join(f"{r.layer} {r.direction} ({r.first:.1f}→{r.last:.1f}, late {r.late_slope:+.2f} pp/epoch; "
-                     f"paper {r.paper:.1f}: {r.toward})" for r in gap.itertuples())
+    ours = ", ".join(f"{r.layer} {r.direction} ({r.first:.1f}→{r.last:.1f}, "
+                     f"late {r.late_slope:+.2f} pp/epoch; paper {r.paper:.1f}: {r.toward})"
+                     for r in gap.itertuples())
     never = [r.layer for r in gap.itertuples() if not r.reaches]
-    ev = (f"{k}/{len(gap)} layers with a gap > {params.get('gap_tol_pp', 5)} pp move toward the paper with training; "
-          f"no checkpoint of {', '.join(never) or '–'} comes within {params.get('gap_tol_pp', 5)} pp of the paper. "
-          "The paper's own Fig 1 has layers 3-4 losing Gaussianity with training, so a shorter run should sit above it")
-    return Verdict(v, paper_s, ours, f"mean gap {gap.gap.mean():+.1f} pp at the last checkpoint", ev)
+    ev = (f"{k}/{len(gap)} layers with a gap > {tol} pp move toward the paper with training; "
+          f"no checkpoint of {', '.join(never) or '–'} comes within {tol} pp of the paper. "
+          "The paper's own Fig 1 has layers 3-4 losing Gaussianity with training, so a shorter run "
+          "should sit above it")
+    return Verdict(v, paper_s, ours, f"mean gap {gap.gap.mean():+.1f} pp at the last checkpoint",
+                   ev)
