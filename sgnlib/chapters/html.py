@@ -8,6 +8,7 @@ from html import escape
 import numpy as np
 import pandas as pd
 
+from ..claims.present import theme_table
 from ..reader import layer_order
 from .common import fmt
 
@@ -113,6 +114,46 @@ def provenance_html(p: pd.DataFrame, uid: str = "provenance") -> str:
            "computed from (+dirty: an edited working tree).")
     return html_table(p.set_index(["scale", "tables"]), uid, cap, index=True,
                       text_columns=("model", "device", "commit", "date"))
+
+
+# a claim's verdict as the background of its cell: blue reproduced, sand partly, vermilion not
+VERDICT_COLOURS = {"REPRODUCED": ABOVE_TINT, "NOT REPRODUCED": BELOW_TINT, "PARTLY": "#f3e6c4",
+                   "NO DATA": "#eeeeee", "NOT TESTABLE": "#eeeeee"}
+
+
+def theme_html(results: dict[str, pd.DataFrame], theme: str, uid: str) -> str:
+    """The claims of one theme (`sgnlib.claims.present.theme_table`: results maps each scale to its
+    `claims.evaluate`), each scale's cell coloured by its verdict; fits an 800 px column."""
+    t = theme_table(results, theme)
+    verdict = {s: r.set_index("id").verdict for s, r in results.items()}
+    cap = (f"Claims about {theme}: the paper's statement and value, then at each scale our verdict "
+           f"and value (difference to the paper). Blue: reproduced, sand: partly, vermilion: not "
+           f"reproduced, grey: no data or not testable.")
+
+    def style(i, c):
+        if c == "id":
+            return "white-space:nowrap;"
+        if c in verdict:
+            colour = VERDICT_COLOURS[verdict[c][t.id.iloc[i]]]
+            return f"background:{colour};word-break:break-word;font-size:0.92em;"
+        return "word-break:break-word;"
+    return html_table(t, uid, cap, text_columns=tuple(t.columns), cell_style=style)
+
+
+def gaps_html(gaps: pd.DataFrame, uid: str = "gaps") -> str:
+    """The gap per paper table (`sgnlib.claims.table_gaps` of the scales, concatenated)."""
+    g = pd.DataFrame({
+        "scale": gaps.scale, "table": gaps.table.astype(str),
+        "cells": gaps.cells.astype(str) + "/" + gaps.paper_cells.astype(str),
+        "mean |Δ| pp": gaps.mean_abs_dpp.round(1), "max |Δ| pp": gaps.max_abs_dpp.round(1),
+        "at": gaps.max_cell, "mean Δ pp": gaps.mean_dpp.round(1),
+        "σ paper": gaps.paper_mean_std.round(2), "σ ours": gaps.ours_mean_std.round(2),
+        "n": gaps.repeats})
+    cap = ("Gap per paper table: mean and max |ours - paper| in percentage points over the cells "
+           "both have (cells: ours/paper's), the mean signed gap, beside the paper's mean std over "
+           "its 5 repeats and ours over our n repeats.")
+    return html_table(g, uid, cap, text_columns=("at",),
+                      cell_style=lambda i, c: "word-break:break-word;")
 
 
 def readme_html(markdown: str, uid: str) -> str:
