@@ -219,3 +219,14 @@ def all_series(by_scale: dict, scales, options=('{"inputs": "test"}',)) -> pd.Da
     parts += [series_distance(by_scale[s], s, o) for s in scales for o in options
               if by_scale.get(s) is not None]
     return pd.concat([p for p in parts if len(p)], ignore_index=True)
+
+
+def paired_series(series: pd.DataFrame, scale: str, option: str) -> pd.DataFrame:
+    """The distance per checkpoint of a scale's run beside the same checkpoints captured with a
+    capture option (`all_series` rows; option in words, e.g. 'test images'): epoch, plain,
+    with_option; only checkpoints that have both."""
+    s = series.set_index(["scale", "epoch"]).distance
+    if scale not in s.index.get_level_values(0) or f"{scale}, {option}" not in s.index:
+        return pd.DataFrame(columns=["epoch", "plain", "with_option"])
+    out = pd.DataFrame({"plain": s.loc[scale], "with_option": s.loc[f"{scale}, {option}"]})
+    return out.dropna().rename_axis("epoch").reset_index()

@@ -90,3 +90,12 @@ def test_option_candidates_and_series_from_hand_made_rows():
     s = ss.all_series({"cpu-300": g}, ["cpu-300"])
     test = s[s.scale == "cpu-300, test images"]
     assert test.epoch.tolist() == [150, 300] and test.distance.tolist() == approx([5, 5])
+
+
+def test_paired_series_keeps_the_checkpoints_both_have():
+    s = pd.DataFrame({"scale": ["cpu-300"] * 3 + ["cpu-300, test images"] * 2,
+                      "epoch": [1, 150, 300, 150, 300], "distance": [14.0, 27.0, 44.0, 23.0, 16.0]})
+    p = ss.paired_series(s, "cpu-300", "test images")
+    assert p.epoch.tolist() == [150, 300]
+    assert p.plain.tolist() == [27.0, 44.0] and p.with_option.tolist() == [23.0, 16.0]
+    assert ss.paired_series(s, "gpu-short", "test images").empty
