@@ -17,6 +17,7 @@ BASE = {
     "moments": dict(checkpoint_epoch=3, n_samples=16),
     "berry_esseen": dict(checkpoint_epoch=3, batch_size=8, n_batches=20, n_samples=16),
     "examples": dict(checkpoint_epoch=3, batch_size=8, n_batches=20, layers=("Layer 1", "Layer 4")),
+    "assumption1": dict(checkpoint_epoch=3, n_samples=16),
 }
 
 
