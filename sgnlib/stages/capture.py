@@ -41,11 +41,12 @@ def sgd_continuation(cfg):
                                           weight_decay=r.weight_decay)
 
 
-def run(cfg, ctx: Context) -> dict[str, pd.DataFrame]:
-    """Protocol options (cfg.protocol, see sgnlib.hyperparameters.CAPTURE_PROTOCOL): inputs picks
-    the images (`Context.capture_data`); sampling, augment, bn (batch or running statistics) go
-    to the capture loop; precision float64 runs model
-    and data in float64; trajectory takes an SGD step after every minibatch (`sgd_continuation`)."""
+def prepared(cfg, ctx: Context):
+    """(model, images, labels, provenance, loop options) of a capture configuration. Protocol
+    options (cfg.protocol, see sgnlib.hyperparameters.CAPTURE_PROTOCOL): inputs picks the images
+    (`Context.capture_data`); precision float64 runs model and data in float64; sampling, augment
+    and bn (batch or running statistics) go to the capture loop, and trajectory there becomes an
+    SGD step after every minibatch (`sgd_continuation`)."""
     x, y, prov = ctx.capture_data(cfg)
     model = ctx.model(cfg)
     protocol = cfg.full_protocol()
@@ -53,6 +54,12 @@ def run(cfg, ctx: Context) -> dict[str, pd.DataFrame]:
     if protocol.pop("precision") == "float64":
         model, x = model.double(), x.double()
     protocol["trajectory"] = sgd_continuation(cfg) if protocol["trajectory"] else None
+    return model, x, y, prov, protocol
+
+
+def run(cfg, ctx: Context) -> dict[str, pd.DataFrame]:
+    """The capture of one configuration (`prepared` applies its protocol options)."""
+    model, x, y, prov, protocol = prepared(cfg, ctx)
     t0 = time.perf_counter()
     layers = list(cfg.layers) if cfg.layers else None
     table, extras = gaussianity_of_noise(model, F.cross_entropy, x, y, cfg.batch_size,

@@ -25,7 +25,7 @@ from ..capture import minibatch_gradients
 from ..hyperparameters import CAPTURE_SEED_STRIDE, NEAR_CONSTANT_SHARE, SIGNIFICANCE_LEVEL
 from ..stage_context import Context, rows
 from ..stats import layer_gaussianity, mode_share_at_least, shapiro_wilk
-from .capture import sgd_continuation
+from .capture import prepared
 
 NAME = "recount"
 FIELDS = ("checkpoint_epoch", "batch_size", "n_batches", "repeat", "layers", "protocol")
@@ -63,14 +63,8 @@ def recount_layer(layer: str, m: torch.Tensor, level: float = SIGNIFICANCE_LEVEL
 
 
 def run(cfg, ctx: Context) -> dict[str, pd.DataFrame]:
-    """The capture's protocol options apply as in stage `capture` (`sgnlib.stages.capture.run`)."""
-    x, y, prov = ctx.capture_data(cfg)
-    model = ctx.model(cfg)
-    protocol = cfg.full_protocol()
-    protocol.pop("inputs")
-    if protocol.pop("precision") == "float64":
-        model, x = model.double(), x.double()
-    protocol["trajectory"] = sgd_continuation(cfg) if protocol["trajectory"] else None
+    """The capture's protocol options apply as in stage `capture` (`capture.prepared`)."""
+    model, x, y, prov, protocol = prepared(cfg, ctx)
     t0 = time.perf_counter()
     layers = list(cfg.layers) if cfg.layers else None
     out = []
