@@ -33,10 +33,11 @@ def paper_tables() -> pd.DataFrame:
     return pd.read_csv(PAPER_TABLES)
 
 
-def without_options(g: pd.DataFrame) -> pd.DataFrame:
+def without_options(g: pd.DataFrame, columns=("protocol", "recipe")) -> pd.DataFrame:
     """Rows captured and trained with the scale's own protocol: no capture option (`protocol`) and
-    no recipe change (`recipe`) recorded, i.e. the rows a paper table is compared with."""
-    for col in ("protocol", "recipe"):
+    no recipe change (`recipe`) recorded, i.e. the rows a paper table is compared with (`columns`:
+    the option columns that must be empty)."""
+    for col in columns:
         if col in g:
             g = g[g[col].isna() | g[col].astype(str).isin(["", "{}", "nan"])]
     return g

@@ -57,8 +57,7 @@ def _with_option(g: pd.DataFrame, protocol: str) -> pd.DataFrame:
         g = g[g.variant.isna() | (g.variant == "as_captured")]
     if "seed" in g:
         g = g[g.seed == 0]
-    if "recipe" in g:
-        g = g[g.recipe.isna() | g.recipe.astype(str).isin(["", "{}", "nan"])]
+    g = without_options(g, ("recipe",))
     return g[g.protocol.astype(str) == protocol] if "protocol" in g else g.iloc[:0]
 
 
